@@ -1,0 +1,85 @@
+/*
+ * One PostgreSQL connection per worker (libpq).  Opened lazily on the first
+ * request, its statements prepared once per connection (struct stmt keeps
+ * the connection generation it was prepared in), reopened after a failure:
+ * the request that meets a broken connection answers 503 with Retry-After,
+ * the next one reconnects.  Every request that touches tenant data runs in
+ * one transaction whose first statement sets app.tenant_id, app.livemode and
+ * app.user_id with set_config(..., true); row-level security does the rest.
+ *
+ * SQL only through db_exec() (PQexecPrepared with text parameters).  PQexec
+ * is kept for the constants BEGIN, COMMIT and ROLLBACK and for migrations.
+ *
+ * SQLSTATE -> error, in db_exec():
+ *   08xxx, 57P01-57P03, connection lost -> 503 api_error, Retry-After: 1, reconnect next time
+ *   40001, 40P01 (serialization, deadlock) -> 503 api_error, Retry-After: 1
+ *   57014 (statement timeout)           -> 503 api_error
+ *   23505, 23503, 23514, 22xxx          -> 400 invalid_request_error (handlers refine these
+ *                                           through db->last_constraint)
+ *   42501 (insufficient privilege)      -> 500, logged as a bug
+ *   anything else                       -> 500
+ */
+#ifndef LEVY_DB_H
+#define LEVY_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+struct stmt {
+	const char *name; /* unique per program: the variable's name */
+	const char *sql;
+	unsigned prepared_gen; /* == db->generation when prepared on this connection */
+};
+/* STMT(tenant_get, "SELECT ... WHERE id = $1") declares a static struct stmt. */
+#define STMT(id, text) static struct stmt id = {#id, text, 0}
+
+struct db {
+	PGconn *conn;
+	char *conninfo;
+	unsigned generation; /* bumped on every (re)connect; 0: never connected */
+	bool in_tx;
+	bool broken; /* reconnect before the next statement */
+	char last_constraint[64];
+	char last_sqlstate[6];
+};
+
+/* The tenant context of a transaction.  tenant_id 0: none (register, login). */
+struct db_ctx {
+	long long tenant_id;
+	int livemode; /* 0, 1, or -1: unset */
+	long long user_id; /* 0: none (API key) */
+};
+
+void db_init(struct db *db, const char *conninfo);
+/* Connects if needed. 0, or -1 with e = 503. */
+int db_connect(struct db *db, struct err *e);
+/* BEGIN [READ ONLY] then one SELECT set_config(...) x3 (ctx may be NULL: no context). */
+int db_begin(struct db *db, bool readonly, const struct db_ctx *ctx, struct err *e);
+/* Sets the context again inside the open transaction (register creates its tenant). */
+int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e);
+int db_commit(struct db *db, struct err *e);
+/* Safe to call when no transaction is open. */
+void db_rollback(struct db *db);
+/*
+ * Runs a prepared statement with n text parameters (NULL: SQL NULL).  The
+ * result is PQclear'ed at arena_reset(a); NULL with e set on error.
+ */
+PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
+		  struct err *e);
+/* Copies of a result's field in the arena; NULL for SQL NULL. */
+const char *db_str(struct arena *a, PGresult *r, int row, int col);
+long long db_int(PGresult *r, int row, int col); /* 0 for NULL */
+bool db_bool(PGresult *r, int row, int col);    /* 't' */
+/*
+ * Refuses to serve as a role that voids row-level security: 0, or -1 with
+ * a reason in errbuf when the role is a superuser, has BYPASSRLS, or owns a
+ * table, view, sequence or function of the database.
+ */
+int db_check_app_role(struct db *db, char *errbuf, size_t errlen);
+void db_close(struct db *db);
+
+#endif
