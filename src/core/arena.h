@@ -28,7 +28,7 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+        __attribute__((format(printf, 2, 0)));
 void arena_on_reset(struct arena *a, void (*fn)(void *), void *arg);
 /* Runs the cleanups and frees every block but the first. */
 void arena_reset(struct arena *a);

@@ -16,25 +16,25 @@
 #define CONF_MAX_CORS 32
 
 struct conf {
-	char *path;                   /* the file read; NULL for defaults only */
-	char *db_conninfo;            /* database.conninfo: the application role */
-	char *db_owner_conninfo;      /* database.owner_conninfo: `levy migrate` and admin commands */
-	char *listen;                 /* "unix:/path", "HOST:PORT", "fd:0" or "systemd" */
-	int socket_mode;              /* unix socket permissions, e.g. 0660 */
-	int workers;                  /* 1..256 */
-	long long max_requests;       /* per worker before recycling; 0: never */
-	long long body_limit;         /* bytes; 1 KiB .. 64 MiB; default 1 MiB */
-	int request_timeout;          /* seconds a worker may spend on one request; SIGTERM grace */
-	char *jwt_secret;             /* >= 32 bytes, required by levy-fcgi */
-	int jwt_access_ttl;           /* seconds; default 900 */
-	int jwt_refresh_ttl;          /* seconds; default 1209600 (14 days) */
-	int password_iterations;      /* PBKDF2 rounds; default 600000 */
-	int platform_fee_bp;          /* default platform fee in basis points ("15.00" -> 1500) */
+	char *path;              /* the file read; NULL for defaults only */
+	char *db_conninfo;       /* database.conninfo: the application role */
+	char *db_owner_conninfo; /* database.owner_conninfo: `levy migrate` and admin commands */
+	char *listen;            /* "unix:/path", "HOST:PORT", "fd:0" or "systemd" */
+	int socket_mode;         /* unix socket permissions, e.g. 0660 */
+	int workers;             /* 1..256 */
+	long long max_requests;  /* per worker before recycling; 0: never */
+	long long body_limit;    /* bytes; 1 KiB .. 64 MiB; default 1 MiB */
+	int request_timeout;     /* seconds a worker may spend on one request; SIGTERM grace */
+	char *jwt_secret;        /* >= 32 bytes, required by levy-fcgi */
+	int jwt_access_ttl;      /* seconds; default 900 */
+	int jwt_refresh_ttl;     /* seconds; default 1209600 (14 days) */
+	int password_iterations; /* PBKDF2 rounds; default 600000 */
+	int platform_fee_bp;     /* default platform fee in basis points ("15.00" -> 1500) */
 	char *cors_origins[CONF_MAX_CORS];
 	int ncors_origins;
-	int log_level;                /* enum log_level */
+	int log_level;                    /* enum log_level */
 	bool webhook_allow_http_loopback; /* http:// webhook URLs to 127.0.0.1/localhost/::1 */
-	int login_max_failures;       /* failures per email before slowing down */
+	int login_max_failures;           /* failures per email before slowing down */
 };
 
 /* Fills every setting with its default (strings strdup'd). */

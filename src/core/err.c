@@ -10,14 +10,14 @@
 #include "core/err.h"
 
 static const char *const err_type_names[E_TYPE__MAX] = {
-	[E_NONE] = "",
-	[E_INVALID_REQUEST] = "invalid_request_error",
-	[E_AUTHENTICATION] = "authentication_error",
-	[E_PERMISSION] = "permission_error",
-	[E_IDEMPOTENCY] = "idempotency_error",
-	[E_CARD] = "card_error",
-	[E_RATE_LIMIT] = "rate_limit_error",
-	[E_API] = "api_error",
+        [E_NONE] = "",
+        [E_INVALID_REQUEST] = "invalid_request_error",
+        [E_AUTHENTICATION] = "authentication_error",
+        [E_PERMISSION] = "permission_error",
+        [E_IDEMPOTENCY] = "idempotency_error",
+        [E_CARD] = "card_error",
+        [E_RATE_LIMIT] = "rate_limit_error",
+        [E_API] = "api_error",
 };
 
 const char *err_type_name(enum err_type t)
@@ -33,7 +33,7 @@ void err_clear(struct err *e)
 }
 
 int err_set_at(struct err *e, const char *file, int line, int status, enum err_type type,
-	       const char *code, const char *param, const char *fmt, ...)
+               const char *code, const char *param, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,7 +67,7 @@ int err_internal_at(struct err *e, const char *file, int line, const char *fmt, 
 	va_list ap;
 
 	err_set_at(e, file, line, 500, E_API, NULL, NULL,
-		   "An internal error occurred. Please try again later.");
+	           "An internal error occurred. Please try again later.");
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);

@@ -36,19 +36,20 @@ struct err {
 
 /* Always returns -1, so that `return err_set(...)` reads naturally. */
 int err_set_at(struct err *e, const char *file, int line, int status, enum err_type type,
-	       const char *code, const char *param, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
+               const char *code, const char *param, const char *fmt, ...)
+        __attribute__((format(printf, 8, 9)));
 #define err_set(e, status, type, code, param, ...)                                                 \
 	err_set_at((e), __FILE__, __LINE__, (status), (type), (code), (param), __VA_ARGS__)
 
 /* Shorthands for the common client errors. */
 #define err_missing(e, p)                                                                          \
-	err_set((e), 400, E_INVALID_REQUEST, "parameter_missing", (p), "Missing required param: %s.", \
-		(p))
-#define err_invalid(e, p, ...) err_set((e), 400, E_INVALID_REQUEST, "parameter_invalid", (p), __VA_ARGS__)
+	err_set((e), 400, E_INVALID_REQUEST, "parameter_missing", (p),                             \
+	        "Missing required param: %s.", (p))
+#define err_invalid(e, p, ...)                                                                     \
+	err_set((e), 400, E_INVALID_REQUEST, "parameter_invalid", (p), __VA_ARGS__)
 /* A 500 whose client message says nothing of the cause; fmt goes to detail. */
 int err_internal_at(struct err *e, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 #define err_internal(e, ...) err_internal_at((e), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Appends log-only detail; returns 0.  Never shown to the client. */

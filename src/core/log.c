@@ -15,10 +15,10 @@ static enum log_level log_level = LOG_LVL_INFO;
 static char log_prefix[64] = "levy";
 
 static const char *const level_names[] = {
-	[LOG_LVL_ERROR] = "error",
-	[LOG_LVL_WARNING] = "warning",
-	[LOG_LVL_INFO] = "info",
-	[LOG_LVL_DEBUG] = "debug",
+        [LOG_LVL_ERROR] = "error",
+        [LOG_LVL_WARNING] = "warning",
+        [LOG_LVL_INFO] = "info",
+        [LOG_LVL_DEBUG] = "debug",
 };
 
 void log_set_level(enum log_level lvl)

@@ -30,16 +30,16 @@ struct params {
 
 /* out points into the tree (lives as long as the tree). allow_empty: "" accepted. */
 int param_str(const struct params *p, const char *name, size_t maxlen, bool allow_empty,
-	      const char **out, struct err *e);
+              const char **out, struct err *e);
 int param_int(const struct params *p, const char *name, long long min, long long max,
-	      long long *out, struct err *e);
+              long long *out, struct err *e);
 int param_bool(const struct params *p, const char *name, bool *out, struct err *e);
 /* *out = index in `allowed` (NULL-terminated); other values -> parameter_invalid. */
 int param_enum(const struct params *p, const char *name, const char *const *allowed, int *out,
-	       struct err *e);
+               struct err *e);
 /* Required variants: absence -> parameter_missing. Return 0 on success, -1 on error. */
 int param_req_str(const struct params *p, const char *name, size_t maxlen, const char **out,
-		  struct err *e);
+                  struct err *e);
 /* 400 parameter_unknown naming the first key of the root not in `allowed` (NULL-terminated). */
 int param_only(const struct params *p, const char *const *allowed, struct err *e);
 /* True when the root has the key (even with a null value). */

@@ -36,9 +36,9 @@ struct jwt_claims {
  * arena, or NULL with e set (500).
  */
 char *jwt_issue_token(struct arena *a, const char *secret, struct jwt_claims *c, long long now,
-		      int ttl, struct err *e);
+                      int ttl, struct err *e);
 /* 0 with *out filled, or -1 with e = 401 authentication_error. */
 int jwt_verify_token(const char *token, const char *secret, enum jwt_typ want, long long now,
-		     struct jwt_claims *out, struct err *e);
+                     struct jwt_claims *out, struct err *e);
 
 #endif

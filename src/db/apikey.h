@@ -45,18 +45,18 @@ struct apikey_auth {
 
 /* *found false when no usable key has this hash (unknown, revoked or expired). */
 int db_apikey_lookup(struct db *db, struct arena *a, const char *hash_hex, struct apikey_auth *out,
-		     bool *found, struct err *e);
+                     bool *found, struct err *e);
 /* In the tenant's context. */
 int db_apikey_insert(struct db *db, struct arena *a, const struct apikey_new *k, struct err *e);
 /* The tenant's unexpired keys, newest first; with_live false hides live keys. */
-int db_apikey_list(struct db *db, struct arena *a, bool with_live, struct apikey_row **rows,
-		   int *n, struct err *e);
+int db_apikey_list(struct db *db, struct arena *a, bool with_live, struct apikey_row **rows, int *n,
+                   struct err *e);
 /*
  * Inserts k and sets expires_at = now() + expire_old_in_seconds on the
  * tenant's current unexpired keys of the same type and mode (0: at once).
  * out: the new key's row.
  */
 int db_apikey_roll(struct db *db, struct arena *a, const struct apikey_new *k,
-		   long long expire_old_in_seconds, struct apikey_row *out, struct err *e);
+                   long long expire_old_in_seconds, struct apikey_row *out, struct err *e);
 
 #endif

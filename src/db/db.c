@@ -28,7 +28,7 @@ void db_init(struct db *db, const char *conninfo)
 static int db_unavailable(struct err *e, const char *what, const char *pgmsg)
 {
 	err_set(e, 503, E_API, NULL, NULL,
-		"The database is unavailable. Please retry the request shortly.");
+	        "The database is unavailable. Please retry the request shortly.");
 	e->retry_after = 1;
 	err_detail(e, "%s: %s", what, pgmsg != NULL ? pgmsg : "");
 	return -1;
@@ -70,7 +70,7 @@ static int db_result_error(struct db *db, PGresult *r, const char *what, struct 
 
 	snprintf(db->last_sqlstate, sizeof(db->last_sqlstate), "%s", state != NULL ? state : "");
 	snprintf(db->last_constraint, sizeof(db->last_constraint), "%s",
-		 constraint != NULL ? constraint : "");
+	         constraint != NULL ? constraint : "");
 	if (msg == NULL)
 		msg = PQerrorMessage(db->conn);
 
@@ -80,12 +80,12 @@ static int db_result_error(struct db *db, PGresult *r, const char *what, struct 
 		log_warning("database connection lost during %s: %s", what, msg);
 		db_unavailable(e, what, msg);
 	} else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-		   strcmp(state, "57014") == 0) {
+	           strcmp(state, "57014") == 0) {
 		db_unavailable(e, what, msg);
 	} else if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0 ||
-		   strcmp(state, "23514") == 0 || strncmp(state, "22", 2) == 0) {
+	           strcmp(state, "23514") == 0 || strncmp(state, "22", 2) == 0) {
 		err_set(e, 400, E_INVALID_REQUEST, "parameter_invalid", NULL,
-			"The request conflicts with existing data or has an invalid value.");
+		        "The request conflicts with existing data or has an invalid value.");
 		err_detail(e, "%s: %s (constraint %s)", what, msg, db->last_constraint);
 	} else {
 		if (strcmp(state, "42501") == 0)
@@ -110,8 +110,8 @@ static int db_command(struct db *db, const char *sql, struct err *e)
 int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e)
 {
 	STMT(db_context_set, "SELECT set_config('app.tenant_id', $1, true),"
-			     " set_config('app.livemode', $2, true),"
-			     " set_config('app.user_id', $3, true)");
+	                     " set_config('app.livemode', $2, true),"
+	                     " set_config('app.user_id', $3, true)");
 	char tid[24] = "", uid[24] = "";
 	const char *params[3];
 	PGresult *r;
@@ -177,7 +177,7 @@ static void db_pqclear(void *r)
 }
 
 PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
-		  struct err *e)
+                  struct err *e)
 {
 	PGresult *r;
 	ExecStatusType st;
@@ -229,14 +229,13 @@ bool db_bool(PGresult *r, int row, int col)
 
 int db_check_app_role(struct db *db, char *errbuf, size_t errlen)
 {
-	STMT(db_role_check,
-	     "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
-	     " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid"
-	     "   AND c.relnamespace NOT IN (SELECT oid FROM pg_namespace"
-	     "     WHERE nspname IN ('pg_catalog', 'information_schema')"
-	     "        OR nspname LIKE 'pg_toast%' OR nspname LIKE 'pg_temp%')),"
-	     " (SELECT count(*) FROM pg_proc p WHERE p.proowner = r.oid)"
-	     " FROM pg_roles r WHERE r.rolname = current_user");
+	STMT(db_role_check, "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
+	                    " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid"
+	                    "   AND c.relnamespace NOT IN (SELECT oid FROM pg_namespace"
+	                    "     WHERE nspname IN ('pg_catalog', 'information_schema')"
+	                    "        OR nspname LIKE 'pg_toast%' OR nspname LIKE 'pg_temp%')),"
+	                    " (SELECT count(*) FROM pg_proc p WHERE p.proowner = r.oid)"
+	                    " FROM pg_roles r WHERE r.rolname = current_user");
 	struct err e;
 	PGresult *r;
 	int rc = -1;
@@ -255,18 +254,18 @@ int db_check_app_role(struct db *db, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "could not find the database role");
 	else if (db_bool(r, 0, 1))
 		snprintf(errbuf, errlen,
-			 "database role \"%s\" is a superuser, which voids row-level security;"
-			 " connect as the application role",
-			 PQgetvalue(r, 0, 0));
+		         "database role \"%s\" is a superuser, which voids row-level security;"
+		         " connect as the application role",
+		         PQgetvalue(r, 0, 0));
 	else if (db_bool(r, 0, 2))
 		snprintf(errbuf, errlen,
-			 "database role \"%s\" has BYPASSRLS, which voids row-level security",
-			 PQgetvalue(r, 0, 0));
+		         "database role \"%s\" has BYPASSRLS, which voids row-level security",
+		         PQgetvalue(r, 0, 0));
 	else if (db_int(r, 0, 3) > 0 || db_int(r, 0, 4) > 0)
 		snprintf(errbuf, errlen,
-			 "database role \"%s\" owns tables or functions; table owners can bypass"
-			 " row-level security: connect as a role that owns nothing",
-			 PQgetvalue(r, 0, 0));
+		         "database role \"%s\" owns tables or functions; table owners can bypass"
+		         " row-level security: connect as a role that owns nothing",
+		         PQgetvalue(r, 0, 0));
 	else
 		rc = 0;
 	PQclear(r);

@@ -50,7 +50,7 @@ struct db {
 /* The tenant context of a transaction.  tenant_id 0: none (register, login). */
 struct db_ctx {
 	long long tenant_id;
-	int livemode; /* 0, 1, or -1: unset */
+	int livemode;      /* 0, 1, or -1: unset */
 	long long user_id; /* 0: none (API key) */
 };
 
@@ -69,11 +69,11 @@ void db_rollback(struct db *db);
  * result is PQclear'ed at arena_reset(a); NULL with e set on error.
  */
 PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
-		  struct err *e);
+                  struct err *e);
 /* Copies of a result's field in the arena; NULL for SQL NULL. */
 const char *db_str(struct arena *a, PGresult *r, int row, int col);
 long long db_int(PGresult *r, int row, int col); /* 0 for NULL */
-bool db_bool(PGresult *r, int row, int col);    /* 't' */
+bool db_bool(PGresult *r, int row, int col);     /* 't' */
 /*
  * Refuses to serve as a role that voids row-level security: 0, or -1 with
  * a reason in errbuf when the role is a superuser, has BYPASSRLS, or owns a

@@ -18,16 +18,16 @@ struct tenant_row {
 	const char *company_name;
 	const char *slug;
 	const char *email;
-	const char *domain;        /* NULL when unset */
-	const char *logo_url;      /* branding; NULL when unset */
-	const char *primary_color; /* branding: "#RRGGBB"; NULL when unset */
-	const char *webhook_url;   /* NULL when unset */
-	int platform_fee_bp;       /* basis points: 1500 is "15.00" */
+	const char *domain;            /* NULL when unset */
+	const char *logo_url;          /* branding; NULL when unset */
+	const char *primary_color;     /* branding: "#RRGGBB"; NULL when unset */
+	const char *webhook_url;       /* NULL when unset */
+	int platform_fee_bp;           /* basis points: 1500 is "15.00" */
 	const char *subscription_tier; /* "free" */
-	const char *status;        /* "active" or "suspended" */
-	const char *pk_live;       /* publishable keys in full (newest unexpired); may be NULL */
+	const char *status;            /* "active" or "suspended" */
+	const char *pk_live; /* publishable keys in full (newest unexpired); may be NULL */
 	const char *pk_test;
-	long long created;         /* Unix seconds */
+	long long created; /* Unix seconds */
 	long long updated;
 };
 
@@ -37,8 +37,8 @@ struct tenant_new {
 	const char *password_hash; /* Django pbkdf2_sha256 encoding */
 	const char *first_name;    /* "" when not given */
 	const char *last_name;
-	const char *domain;        /* NULL when not given */
-	const char *webhook_url;   /* NULL when not given: then no endpoints are made */
+	const char *domain;         /* NULL when not given */
+	const char *webhook_url;    /* NULL when not given: then no endpoints are made */
 	const char *webhook_secret; /* whsec_...; kept in clear: signing needs it */
 	int platform_fee_bp;
 	struct apikey_new keys[4]; /* pk_live, sk_live, pk_test, sk_test */
@@ -55,7 +55,7 @@ struct tenant_new {
  * out is filled as tenant_get would; *user_id is the owner's id.
  */
 int db_tenant_register(struct db *db, struct arena *a, const struct tenant_new *in,
-		       struct tenant_row *out, long long *user_id, struct err *e);
+                       struct tenant_row *out, long long *user_id, struct err *e);
 /* The context's tenant; 404 resource_missing when RLS shows none. */
 int db_tenant_get(struct db *db, struct arena *a, struct tenant_row *out, struct err *e);
 
@@ -68,14 +68,14 @@ struct tenant_patch {
 	const char *webhook_url; /* also becomes the url of the tenant's default endpoints */
 };
 int db_tenant_update(struct db *db, struct arena *a, const struct tenant_patch *p,
-		     struct tenant_row *out, struct err *e);
+                     struct tenant_row *out, struct err *e);
 
 /* Operator commands, on a connection as the owner role (sees every tenant). */
 int db_tenant_list_all(struct db *db, struct arena *a, struct tenant_row **rows, int *n,
-		       struct err *e);
+                       struct err *e);
 /* status: "active" or "suspended"; 404 when no such tenant. */
 int db_tenant_set_status(struct db *db, struct arena *a, long long id, const char *status,
-			 struct err *e);
+                         struct err *e);
 int db_tenant_set_fee(struct db *db, struct arena *a, long long id, int fee_bp, struct err *e);
 
 #endif

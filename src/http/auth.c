@@ -1,1 +1,220 @@
-/* placeholder until written */
+/*
+ * Credentials -> principal.  API keys are checked for format and checksum
+ * first, so that a mistyped key costs no database round trip; then looked up
+ * by SHA-256 through levy_auth_api_key().  JWTs are verified offline (alg,
+ * signature, exp, typ); the user's current role is loaded inside the
+ * transaction by auth_load_user().
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api/role.h"
+#include "core/str.h"
+#include "crypto/apikey.h"
+#include "crypto/jwt.h"
+#include "db/apikey.h"
+#include "http/auth.h"
+#include "http/req.h"
+
+#define AUTH_MAX_CREDENTIAL 8192
+
+enum cred_kind { CRED_NONE, CRED_KEY, CRED_JWT, CRED_BAD };
+
+static int unauthenticated(struct err *e, const char *msg)
+{
+	return err_set(e, 401, E_AUTHENTICATION, NULL, NULL, "%s", msg);
+}
+
+/* Decodes HTTP Basic "user:pass" and returns the user part in the arena. */
+static const char *basic_user(struct req *r, const char *b64)
+{
+	size_t n = strlen(b64);
+	unsigned char *out;
+	int len;
+	char *colon;
+
+	if (n == 0 || n > AUTH_MAX_CREDENTIAL || n % 4 != 0)
+		return NULL;
+	out = arena_alloc(r->arena, n / 4 * 3 + 1);
+	len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+	if (len < 0)
+		return NULL;
+	/* EVP_DecodeBlock counts padding as zero bytes. */
+	while (n > 0 && b64[n - 1] == '=' && len > 0) {
+		len--;
+		n--;
+	}
+	out[len] = '\0';
+	if (strlen((char *)out) != (size_t)len)
+		return NULL;
+	colon = strchr((char *)out, ':');
+	if (colon != NULL)
+		*colon = '\0';
+	return (const char *)out;
+}
+
+/* Finds the credential in the headers; *value points to the key or token. */
+static enum cred_kind find_credential(struct req *r, const char **value)
+{
+	const char *h = req_header(r, "Authorization");
+	const char *x = req_header(r, "X-API-Key");
+
+	*value = NULL;
+	if (h != NULL && *h != '\0') {
+		if (strlen(h) > AUTH_MAX_CREDENTIAL)
+			return CRED_BAD;
+		if (strncasecmp(h, "Bearer ", 7) == 0) {
+			h += 7;
+			while (*h == ' ')
+				h++;
+			*value = h;
+			return str_has_prefix(h, "eyJ") ? CRED_JWT : CRED_KEY;
+		}
+		if (strncasecmp(h, "Basic ", 6) == 0) {
+			*value = basic_user(r, h + 6);
+			return *value != NULL ? CRED_KEY : CRED_BAD;
+		}
+		return CRED_BAD;
+	}
+	if (x != NULL && *x != '\0') {
+		if (strlen(x) > AUTH_MAX_CREDENTIAL)
+			return CRED_BAD;
+		*value = x;
+		return CRED_KEY;
+	}
+	return CRED_NONE;
+}
+
+static int identify_key(struct req *r, const char *key, struct err *e)
+{
+	struct apikey_auth a;
+	char hash[65];
+	bool secret, livemode, found;
+
+	if (apikey_parse(key, &secret, &livemode) != 0)
+		return unauthenticated(e, "Invalid API key provided.");
+	apikey_hash_hex(key, hash);
+	if (db_apikey_lookup(r->db, r->arena, hash, &a, &found, e) != 0)
+		return -1;
+	if (!found)
+		return unauthenticated(e, "Invalid API key provided.");
+	if (strcmp(a.tenant_status, "active") != 0)
+		return err_set(e, 403, E_PERMISSION, "account_suspended", NULL,
+		               "This account is suspended. Contact the platform operator.");
+	r->who.kind = P_API_KEY;
+	r->who.tenant_id = a.tenant_id;
+	r->who.livemode = a.livemode;
+	r->who.secret_key = a.secret;
+	r->who.key_id = a.key_id;
+	r->who.company_name = a.company_name;
+	r->who.slug = a.slug;
+	return 0;
+}
+
+static int identify_jwt(struct req *r, const char *token, struct err *e)
+{
+	struct jwt_claims c;
+	const char *mode = req_header(r, "Levy-Mode");
+
+	if (jwt_verify_token(token, r->conf->jwt_secret, JWT_ACCESS, r->now, &c, e) != 0)
+		return -1;
+	r->who.kind = P_USER;
+	r->who.tenant_id = c.tid;
+	r->who.user_id = c.sub;
+	r->who.role = ROLE_NONE; /* auth_load_user reads the current one */
+	if (mode == NULL || strcmp(mode, "test") == 0)
+		r->who.livemode = false;
+	else if (strcmp(mode, "live") == 0)
+		r->who.livemode = true;
+	else
+		return err_set(e, 400, E_INVALID_REQUEST, "parameter_invalid", "Levy-Mode",
+		               "Invalid Levy-Mode header: use test or live.");
+	return 0;
+}
+
+int auth_identify(struct req *r, struct err *e)
+{
+	unsigned flags = r->route->flags;
+	const char *value;
+	enum cred_kind kind;
+
+	if (flags & R_PUBLIC)
+		return 0;
+	kind = find_credential(r, &value);
+	if (kind == CRED_NONE)
+		return unauthenticated(e, "You did not provide an API key. Provide it in the "
+		                          "Authorization header as a Bearer token.");
+	if (kind == CRED_BAD)
+		return unauthenticated(e, "Invalid credentials in the Authorization header.");
+	if (kind == CRED_JWT) {
+		if ((flags & R_USER) == 0)
+			return unauthenticated(e, "This endpoint takes an API key, not a "
+			                          "dashboard token.");
+		return identify_jwt(r, value, e);
+	}
+	if (identify_key(r, value, e) != 0)
+		return -1;
+	if (flags & R_API_KEY)
+		return 0;
+	if (!r->who.secret_key && (flags & R_SECRET_KEY))
+		return err_set(e, 403, E_PERMISSION, NULL, NULL,
+		               "This request needs a secret API key; publishable keys may only "
+		               "verify themselves and read the public catalog.");
+	if ((flags & R_SECRET_KEY) == 0)
+		return err_set(e, 403, E_PERMISSION, NULL, NULL,
+		               r->who.secret_key
+		                       ? "This endpoint is for dashboard users: log in and use "
+		                         "the access token."
+		                       : "This request needs a secret API key; publishable keys "
+		                         "may only verify themselves and read the public catalog.");
+	return 0;
+}
+
+int auth_load_user(struct req *r, struct err *e)
+{
+	STMT(auth_user_load, "SELECT u.role, u.is_active, t.status, t.company_name, t.slug"
+	                     " FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id"
+	                     " WHERE u.id = $1");
+	char id[24];
+	const char *params[1] = {id};
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", r->who.user_id);
+	res = db_exec(r->db, r->arena, &auth_user_load, 1, params, e);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || !db_bool(res, 0, 1))
+		return unauthenticated(e, "Invalid or expired token.");
+	if (strcmp(PQgetvalue(res, 0, 2), "active") != 0)
+		return err_set(e, 403, E_PERMISSION, "account_suspended", NULL,
+		               "This account is suspended. Contact the platform operator.");
+	r->who.role = role_parse(PQgetvalue(res, 0, 0));
+	r->who.company_name = db_str(r->arena, res, 0, 3);
+	r->who.slug = db_str(r->arena, res, 0, 4);
+	return 0;
+}
+
+int auth_authorize(struct req *r, int action, struct err *e)
+{
+	enum role_action a = (enum role_action)action;
+
+	if (a == ACT_WRITE_TEST_DATA && r->who.livemode)
+		a = ACT_WRITE_LIVE_DATA;
+	if (r->who.kind == P_API_KEY) {
+		/* A secret key acts for the tenant in its own mode, but manages no users or keys.
+		 */
+		if (r->who.secret_key && a != ACT_USER_MANAGE && a != ACT_USER_MANAGE_OWNER &&
+		    a != ACT_KEY_READ_LIVE && a != ACT_KEY_ROLL_TEST && a != ACT_KEY_ROLL_LIVE)
+			return 0;
+	} else if (r->who.kind == P_USER && role_allows(r->who.role, a)) {
+		return 0;
+	}
+	return err_set(e, 403, E_PERMISSION, NULL, NULL,
+	               "Your role (%s) may not perform this action (%s).",
+	               r->who.kind == P_USER ? role_name(r->who.role) : "api key",
+	               role_action_name(a));
+}

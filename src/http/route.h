@@ -24,23 +24,23 @@ enum http_method { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8, M_PUT = 16 
 
 /* Who may call a route (checked before the handler runs). */
 enum route_flags {
-	R_PUBLIC = 1 << 0,      /* no credentials (register, login, refresh) */
-	R_API_KEY = 1 << 1,     /* an API key, secret or publishable */
-	R_SECRET_KEY = 1 << 2,  /* a secret API key */
-	R_USER = 1 << 3,        /* a dashboard user's JWT access token */
-	R_READONLY = 1 << 4,    /* BEGIN READ ONLY */
-	R_NO_TX = 1 << 5,       /* the handler opens its own transaction */
+	R_PUBLIC = 1 << 0,     /* no credentials (register, login, refresh) */
+	R_API_KEY = 1 << 1,    /* an API key, secret or publishable */
+	R_SECRET_KEY = 1 << 2, /* a secret API key */
+	R_USER = 1 << 3,       /* a dashboard user's JWT access token */
+	R_READONLY = 1 << 4,   /* BEGIN READ ONLY */
+	R_NO_TX = 1 << 5,      /* the handler opens its own transaction */
 };
 
 #define ROUTE_MAX_PARAMS 4
 
 struct route {
-	unsigned method;      /* one enum http_method */
-	const char *pattern;  /* "/v1/auth/users/:id" (no /api prefix, no trailing slash) */
-	unsigned flags;       /* enum route_flags */
-	int action;           /* enum role_action the caller needs; -1: none beyond flags */
+	unsigned method;     /* one enum http_method */
+	const char *pattern; /* "/v1/auth/users/:id" (no /api prefix, no trailing slash) */
+	unsigned flags;      /* enum route_flags */
+	int action;          /* enum role_action the caller needs; -1: none beyond flags */
 	int (*fn)(struct req *r, struct reply *out, struct err *e);
-	const char *name;     /* for the log: "users.update" */
+	const char *name; /* for the log: "users.update" */
 };
 
 /*
@@ -49,7 +49,7 @@ struct route {
  * (with *allow the methods the path does take).
  */
 const struct route *route_match(const struct route *table, const char *method, const char *path,
-				const char **params, int *nparams, unsigned *allow, struct err *e);
+                                const char **params, int *nparams, unsigned *allow, struct err *e);
 /* "/api/v1/x/" -> "/v1/x"; NULL when the path is outside the API. */
 const char *route_normalize(struct arena *a, const char *path_info);
 

@@ -1,1 +1,187 @@
-/* placeholder until written */
+/*
+ * A worker process: waits for FastCGI connections on the listening socket it
+ * shares with its siblings, serves each request through route_serve(), and
+ * exits 0 when SIGTERM asks it to or after max_requests.
+ *
+ * How a worker stops gracefully.  libfcgi's FCGX_Accept_r() blocks in
+ * accept(), retries it on EINTR and may hold an fcntl lock on the socket
+ * meanwhile, so a signal cannot be used to get it out of there; and a signal
+ * arriving while a request is being read or written must not cut that
+ * request short.  So:
+ *   - SIGTERM stays blocked in the worker at all times, except inside
+ *     ppoll(), whose signal mask unblocks it atomically: a SIGTERM sent at
+ *     any moment either interrupts the ppoll() or waits, pending, until the
+ *     next one.  Its handler only sets a flag, which the loop checks before
+ *     every wait.  No read or write of a request ever sees EINTR.
+ *   - The worker calls FCGX_Accept_r() only after ppoll() reported the
+ *     socket readable, and the socket is O_NONBLOCK (listen.c), so a worker
+ *     that loses the race for a connection to a sibling gets EAGAIN back from
+ *     accept().  libfcgi 2.4.2 then returns -EAGAIN from FCGX_Accept_r()
+ *     (it only retries EINTR and a few network errors itself), which here
+ *     just means "wait again".  The accepted connection itself is blocking
+ *     (Linux does not pass O_NONBLOCK on through accept()).
+ *   - Every idle worker polls the socket, level-triggered, so each pending
+ *     connection wakes all of them until one accepts it: a worker that
+ *     exits instead of accepting never strands a connection, which is what
+ *     makes the master's one-by-one replacement on SIGHUP lose nothing.
+ *     (EPOLLEXCLUSIVE would wake only one worker, and a connection could wait
+ *     in the backlog if that one was leaving.)  With N of at most 256 the
+ *     herd costs a few wake-ups per connection.
+ *   - A connection the web server keeps open (FCGI_KEEP_CONN) is polled the
+ *     same way before FCGX_Accept_r() reads its next request from it.
+ * A request that takes longer than request_timeout + 5 seconds is ended by
+ * SIGALRM's default action; the master logs it and starts a new worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "http/route.h"
+#include "server/worker.h"
+
+static volatile sig_atomic_t worker_stop;
+
+static void worker_on_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+/*
+ * Signals: SIGTERM is caught (blocked but in ppoll); SIGINT and SIGHUP go to
+ * the master, which decides (a Ctrl-C in a terminal reaches the whole process
+ * group); SIGPIPE is ignored so that a client that went away only fails a
+ * write; SIGUSR1 is ignored because libfcgi would otherwise take it as "shut
+ * down" and fail every accept from then on.  *waitmask gets the mask to use
+ * while waiting.
+ */
+static void worker_signals(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = worker_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Whatever the master had blocked is unblocked here, SIGTERM excepted. */
+	sigprocmask(SIG_SETMASK, &term, NULL);
+	sigemptyset(waitmask);
+}
+
+/* Sleeps ms milliseconds, or less when SIGTERM arrives. */
+static void worker_pause(int ms, const sigset_t *waitmask)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	ppoll(NULL, 0, &ts, waitmask);
+}
+
+void worker_main(int listen_fd, const struct conf *conf)
+{
+	struct route_ctx ctx;
+	FCGX_Request req;
+	sigset_t waitmask;
+	char prefix[64];
+	unsigned long long served = 0;
+	pid_t parent = getppid();
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "levy-fcgi[%ld]", (long)getpid());
+	log_set_prefix(prefix);
+	log_set_level((enum log_level)conf->log_level);
+	worker_signals(&waitmask);
+	/* An orphaned worker stops as if the master had asked it to. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		worker_stop = 1;
+
+	rc = FCGX_Init();
+	if (rc != 0) {
+		log_error("could not initialize libfcgi: error %d", rc);
+		exit(1);
+	}
+	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
+		log_error("could not initialize the FastCGI request");
+		exit(1);
+	}
+	route_ctx_init(&ctx, conf);
+	log_debug("worker started");
+
+	for (;;) {
+		struct pollfd pfd;
+
+		if (worker_stop)
+			break;
+		if (conf->max_requests > 0 && served >= (unsigned long long)conf->max_requests) {
+			log_debug("served max_requests (%llu): exiting for a fresh worker", served);
+			break;
+		}
+		pfd.fd = req.ipcFd >= 0 ? req.ipcFd : listen_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = ppoll(&pfd, 1, NULL, &waitmask);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll failed: %s", strerror(errno));
+			exit(1);
+		}
+		/*
+		 * Every idle sibling saw the same connection.  A request already
+		 * sent on a kept connection is served: it is ours alone.
+		 */
+		if (worker_stop && pfd.fd == listen_fd)
+			break;
+		if (pfd.revents & POLLNVAL) {
+			log_error("the listening socket is closed");
+			exit(1);
+		}
+		if (conf->request_timeout > 0)
+			alarm((unsigned)conf->request_timeout + 5);
+		rc = FCGX_Accept_r(&req);
+		if (rc < 0) {
+			alarm(0);
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+				continue; /* a sibling took it, or the client left */
+			/* EMFILE and the like: the socket stays readable, so do not spin. */
+			log_warning("could not accept a connection: %s",
+				    rc > -10000 && rc < -9000 ? "libfcgi error" : strerror(-rc));
+			worker_pause(500, &waitmask);
+			continue;
+		}
+		route_serve(&ctx, &req);
+		alarm(0);
+		served++;
+	}
+
+	log_debug("worker exiting after %llu requests", served);
+	route_ctx_free(&ctx);
+	if (req.ipcFd >= 0)
+		FCGX_Free(&req, 1);
+	exit(0);
+}
