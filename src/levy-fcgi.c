@@ -27,14 +27,14 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: levy-fcgi [-c FILE] [-l LISTEN] [-w WORKERS] [-p PIDFILE] [-t] [-V]\n"
-		"  -c FILE     configuration file (default $LEVY_CONF, else %s)\n"
-		"  -l LISTEN   unix:/PATH, HOST:PORT, [IPV6]:PORT, fd:0 or systemd\n"
-		"  -w WORKERS  number of worker processes (1 to 256)\n"
-		"  -p PIDFILE  write the master's pid there, removed at exit\n"
-		"  -t          check the configuration, print it and exit\n"
-		"  -V          print the version and exit\n",
-		SYSCONFDIR "/levy/levy.conf");
+	        "usage: levy-fcgi [-c FILE] [-l LISTEN] [-w WORKERS] [-p PIDFILE] [-t] [-V]\n"
+	        "  -c FILE     configuration file (default $LEVY_CONF, else %s)\n"
+	        "  -l LISTEN   unix:/PATH, HOST:PORT, [IPV6]:PORT, fd:0 or systemd\n"
+	        "  -w WORKERS  number of worker processes (1 to 256)\n"
+	        "  -p PIDFILE  write the master's pid there, removed at exit\n"
+	        "  -t          check the configuration, print it and exit\n"
+	        "  -V          print the version and exit\n",
+	        SYSCONFDIR "/levy/levy.conf");
 }
 
 static int parse_workers(const char *s)
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 			o.workers_override = parse_workers(optarg);
 			if (o.workers_override < 0) {
 				fprintf(stderr, "levy-fcgi: -w %s: must be between 1 and 256\n",
-					optarg);
+				        optarg);
 				return 2;
 			}
 			break;

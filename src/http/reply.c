@@ -101,7 +101,7 @@ size_t reply_write(struct req *r, const struct reply *out)
 	const char *body = "";
 	size_t len = 0;
 	const char *origin = req_header(r, "Origin");
-	FCGX_Stream *o;
+	char *head;
 
 	if (out->body != NULL) {
 		body = json_object_to_json_string_ext(
@@ -110,22 +110,25 @@ size_t reply_write(struct req *r, const struct reply *out)
 	}
 	if (r->fcgx == NULL)
 		return len;
-	o = r->fcgx->out;
-	FCGX_FPrintF(o, "Status: %d %s\r\n", out->status, status_text(out->status));
-	if (out->status != 204)
-		FCGX_PutS("Content-Type: application/json; charset=utf-8\r\n", o);
-	FCGX_FPrintF(o, "Request-Id: %s\r\n", r->id);
-	FCGX_PutS("Cache-Control: no-store\r\n", o);
-	if (origin != NULL && origin_allowed(r, origin)) {
-		FCGX_FPrintF(o, "Access-Control-Allow-Origin: %s\r\n", origin);
-		FCGX_PutS("Access-Control-Allow-Credentials: true\r\n", o);
-		FCGX_PutS("Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed\r\n", o);
-		FCGX_PutS("Vary: Origin\r\n", o);
-	}
+	/* libfcgi's own printf knows no %zu: the head is formatted here, then written once. */
+	head = arena_printf(
+	        r->arena, "Status: %d %s\r\n%sRequest-Id: %s\r\nCache-Control: no-store\r\n",
+	        out->status, status_text(out->status),
+	        out->status != 204 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	        r->id);
+	if (origin != NULL && origin_allowed(r, origin))
+		head = arena_printf(
+		        r->arena,
+		        "%sAccess-Control-Allow-Origin: %s\r\n"
+		        "Access-Control-Allow-Credentials: true\r\n"
+		        "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed\r\n"
+		        "Vary: Origin\r\n",
+		        head, origin);
 	for (int i = 0; i < out->nheaders; i++)
-		FCGX_FPrintF(o, "%s\r\n", out->headers[i]);
-	FCGX_FPrintF(o, "Content-Length: %zu\r\n\r\n", len);
+		head = arena_printf(r->arena, "%s%s\r\n", head, out->headers[i]);
+	head = arena_printf(r->arena, "%sContent-Length: %zu\r\n\r\n", head, len);
+	FCGX_PutStr(head, (int)strlen(head), r->fcgx->out);
 	if (len > 0)
-		FCGX_PutStr(body, (int)len, o);
+		FCGX_PutStr(body, (int)len, r->fcgx->out);
 	return len;
 }

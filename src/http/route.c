@@ -254,9 +254,9 @@ void route_serve(struct route_ctx *ctx, FCGX_Request *fcgx)
 	r->db = &ctx->db;
 	id = rand_id(r->arena, "req_", 24);
 	snprintf(r->id, sizeof(r->id), "%s", id);
+	/* FastCGI params die at FCGX_Finish_r, before the log line: keep copies. */
 	r->method = req_env(r, "REQUEST_METHOD");
-	if (r->method == NULL)
-		r->method = "GET";
+	r->method = arena_strdup(r->arena, r->method != NULL ? r->method : "GET");
 	r->query = req_env(r, "QUERY_STRING");
 
 	serve(r, &out, &e);

@@ -77,7 +77,7 @@ static int listen_set_flags(int fd, char *errbuf, size_t errlen)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fdfl < 0 ||
 	    fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) {
 		snprintf(errbuf, errlen, "could not set flags on the listening socket: %s",
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -89,20 +89,20 @@ static int listen_systemd(struct listener *l, char *errbuf, size_t errlen)
 
 	if (!listen_systemd_active()) {
 		snprintf(errbuf, errlen,
-			 "listen = \"systemd\" but systemd passed no socket (LISTEN_FDS and "
-			 "LISTEN_PID are not set for this process)");
+		         "listen = \"systemd\" but systemd passed no socket (LISTEN_FDS and "
+		         "LISTEN_PID are not set for this process)");
 		return -1;
 	}
 	n = listen_parse_num(getenv("LISTEN_FDS"), 1, INT_MAX - SD_LISTEN_FDS_START);
 	if (n > 1)
 		log_warning("systemd passed %lld sockets; levy-fcgi serves only the first (fd %d)",
-			    n, SD_LISTEN_FDS_START);
+		            n, SD_LISTEN_FDS_START);
 	/* As sd_listen_fds(1) does: children must not take the sockets for theirs. */
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	if (listen_check_socket(SD_LISTEN_FDS_START, "the socket from systemd (fd 3)", errbuf,
-				errlen) != 0)
+	                        errlen) != 0)
 		return -1;
 	l->fd = SD_LISTEN_FDS_START;
 	l->kind = LISTEN_SYSTEMD;
@@ -134,7 +134,7 @@ static int listen_inherited(struct listener *l, const char *spec, char *errbuf, 
  * the address of the first.
  */
 static int listen_unix_stale(const char *path, const struct sockaddr_un *sun, char *errbuf,
-			     size_t errlen)
+                             size_t errlen)
 {
 	struct stat st;
 	int probe, rc;
@@ -142,8 +142,8 @@ static int listen_unix_stale(const char *path, const struct sockaddr_un *sun, ch
 	if (lstat(path, &st) != 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(errbuf, errlen, "could not listen on \"%s\": the file exists and is not a socket",
-			 path);
+		snprintf(errbuf, errlen,
+		         "could not listen on \"%s\": the file exists and is not a socket", path);
 		return -1;
 	}
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -158,16 +158,17 @@ static int listen_unix_stale(const char *path, const struct sockaddr_un *sun, ch
 		close(probe);
 		if (rc == 0 || saved == EAGAIN)
 			snprintf(errbuf, errlen,
-				 "could not listen on \"%s\": another server is listening on it", path);
+			         "could not listen on \"%s\": another server is listening on it",
+			         path);
 		else
 			snprintf(errbuf, errlen, "could not check the existing socket \"%s\": %s",
-				 path, strerror(saved));
+			         path, strerror(saved));
 		return -1;
 	}
 	close(probe);
 	if (unlink(path) != 0 && errno != ENOENT) {
 		snprintf(errbuf, errlen, "could not remove the stale socket \"%s\": %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	log_info("removed the stale socket \"%s\"", path);
@@ -175,7 +176,7 @@ static int listen_unix_stale(const char *path, const struct sockaddr_un *sun, ch
 }
 
 static int listen_unix(struct listener *l, const char *path, int socket_mode, char *errbuf,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -185,8 +186,9 @@ static int listen_unix(struct listener *l, const char *path, int socket_mode, ch
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(errbuf, errlen, "listen \"unix:%.100s\": the path must have 1 to %zu bytes",
-			 path, sizeof(sun.sun_path) - 1);
+		snprintf(errbuf, errlen,
+		         "listen \"unix:%.100s\": the path must have 1 to %zu bytes", path,
+		         sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -204,14 +206,14 @@ static int listen_unix(struct listener *l, const char *path, int socket_mode, ch
 	umask(old_umask);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "could not bind unix socket \"%s\": %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (chmod(path, (mode_t)socket_mode) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
 	    lstat(path, &st) != 0) {
 		snprintf(errbuf, errlen, "could not listen on unix socket \"%s\": %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
@@ -229,7 +231,7 @@ static int listen_unix(struct listener *l, const char *path, int socket_mode, ch
 
 /* "HOST:PORT", "[V6]:PORT", "*:PORT" -> host (NULL: any) and port, in buf. */
 static int listen_split_hostport(const char *spec, char *buf, size_t buflen, const char **host,
-				 const char **port)
+                                 const char **port)
 {
 	char *colon;
 
@@ -270,9 +272,9 @@ static int listen_tcp(struct listener *l, const char *spec, char *errbuf, size_t
 
 	if (listen_split_hostport(spec, buf, sizeof(buf), &host, &port) != 0) {
 		snprintf(errbuf, errlen,
-			 "listen \"%.100s\": expected unix:/PATH, HOST:PORT, [IPV6]:PORT, fd:0 or "
-			 "systemd",
-			 spec);
+		         "listen \"%.100s\": expected unix:/PATH, HOST:PORT, [IPV6]:PORT, fd:0 or "
+		         "systemd",
+		         spec);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -320,7 +322,8 @@ int listen_open(struct listener *l, const char *spec, int socket_mode, char *err
 		spec = "";
 	if (strcmp(spec, "systemd") == 0 || listen_systemd_active()) {
 		if (strcmp(spec, "systemd") != 0)
-			log_info("systemd passed a socket: serving it instead of listen \"%s\"", spec);
+			log_info("systemd passed a socket: serving it instead of listen \"%s\"",
+			         spec);
 		rc = listen_systemd(l, errbuf, errlen);
 	} else if (strncmp(spec, "fd:", 3) == 0) {
 		rc = listen_inherited(l, spec, errbuf, errlen);
@@ -348,7 +351,7 @@ void listen_close(struct listener *l)
 	    (unsigned long long)st.st_dev == l->unix_dev &&
 	    (unsigned long long)st.st_ino == l->unix_ino && unlink(l->unix_path) != 0)
 		log_warning("could not remove the socket \"%s\": %s", l->unix_path,
-			    strerror(errno));
+		            strerror(errno));
 	free(l->unix_path);
 	l->unix_path = NULL;
 }

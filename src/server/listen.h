@@ -22,9 +22,10 @@ enum listen_kind { LISTEN_UNIX = 1, LISTEN_TCP, LISTEN_INHERITED, LISTEN_SYSTEMD
 struct listener {
 	int fd; /* -1 when closed */
 	enum listen_kind kind;
-	char *unix_path; /* the socket this process created (LISTEN_UNIX), removed by listen_close */
+	char *unix_path; /* the socket this process created (LISTEN_UNIX), removed by listen_close
+	                  */
 	unsigned long long unix_dev, unix_ino; /* of that socket file, so that only it is removed */
-	char desc[160];  /* for the log: "unix:/run/levy/levy-fcgi.sock" */
+	char desc[160];                        /* for the log: "unix:/run/levy/levy-fcgi.sock" */
 };
 
 /*
@@ -32,7 +33,7 @@ struct listener {
  * to socket_mode.  Returns 0, or -1 with a message in errbuf (and l->fd -1).
  */
 int listen_open(struct listener *l, const char *spec, int socket_mode, char *errbuf, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 /*
  * 1 when systemd passed this process its sockets (LISTEN_PID == getpid()
  * and LISTEN_FDS >= 1), else 0.

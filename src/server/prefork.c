@@ -179,8 +179,8 @@ static void prefork_describe(int status, char *buf, size_t len)
 {
 	if (WIFSIGNALED(status))
 		snprintf(buf, len, "was killed by signal %d (%s)%s", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)),
-			 WTERMSIG(status) == SIGALRM ? ": a request exceeded request_timeout" : "");
+		         strsignal(WTERMSIG(status)),
+		         WTERMSIG(status) == SIGALRM ? ": a request exceeded request_timeout" : "");
 	else
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 }
@@ -194,20 +194,20 @@ static void prefork_exited(struct prefork *p, struct prefork_worker *w, int stat
 			log_debug("worker %ld stopped", (long)w->pid);
 		else
 			log_info("worker %ld retired after max_requests; starting a new one",
-				 (long)w->pid);
+			         (long)w->pid);
 	} else {
 		prefork_describe(status, how, sizeof(how));
 		if (p->stopping) {
 			log_warning("worker %ld %s", (long)w->pid, how);
 		} else if (now - w->started_ms < PREFORK_QUICK_DEATH_MS) {
 			p->spawn_delay_ms = p->spawn_delay_ms == 0 ? PREFORK_DELAY_MIN_MS
-								   : p->spawn_delay_ms * 2;
+			                                           : p->spawn_delay_ms * 2;
 			if (p->spawn_delay_ms > PREFORK_DELAY_MAX_MS)
 				p->spawn_delay_ms = PREFORK_DELAY_MAX_MS;
 			p->next_spawn_ms = now + p->spawn_delay_ms;
 			log_warning("worker %ld %s right after it started; waiting %d ms before "
-				    "starting another",
-				    (long)w->pid, how, p->spawn_delay_ms);
+			            "starting another",
+			            (long)w->pid, how, p->spawn_delay_ms);
 		} else {
 			p->spawn_delay_ms = 0;
 			log_warning("worker %ld %s; starting a new one", (long)w->pid, how);
@@ -254,7 +254,7 @@ static void prefork_maintain(struct prefork *p, long long now)
 
 		if (w->pid != 0 && w->stopping && now - w->stop_ms > grace_ms) {
 			log_warning("worker %ld still busy %lld s after SIGTERM: killing it",
-				    (long)w->pid, (now - w->stop_ms) / 1000);
+			            (long)w->pid, (now - w->stop_ms) / 1000);
 			kill(w->pid, SIGKILL);
 			w->stop_ms = now; /* once per grace period */
 		}
@@ -304,8 +304,8 @@ static void prefork_reload(struct prefork *p)
 	}
 	if (strcmp(nc.listen, p->conf.listen) != 0 || nc.socket_mode != p->conf.socket_mode) {
 		log_warning("listen changed from \"%s\" to \"%s\" (or socket_mode): restart "
-			    "levy-fcgi to apply it; still listening on %s",
-			    p->conf.listen, nc.listen, p->lst->desc);
+		            "levy-fcgi to apply it; still listening on %s",
+		            p->conf.listen, nc.listen, p->lst->desc);
 		free(nc.listen);
 		nc.listen = strdup(p->conf.listen);
 		if (nc.listen == NULL)
@@ -326,7 +326,7 @@ static void prefork_reload(struct prefork *p)
 	p->spawn_delay_ms = 0;
 	p->next_spawn_ms = 0;
 	log_info("configuration reloaded: replacing the workers one by one (%d workers)",
-		 p->conf.workers);
+	         p->conf.workers);
 }
 
 static void prefork_begin_stop(struct prefork *p, int sig, long long now)
@@ -416,8 +416,8 @@ int prefork_run(const struct prefork_opts *o, struct conf *conf, struct listener
 		status = 1;
 		goto out;
 	}
-	log_info("levy-fcgi %s listening on %s with %d workers", PACKAGE_VERSION, l->desc,
-		 p.conf.workers);
+	log_info("levy-fcgi %s listening on %s, workers: %d", PACKAGE_VERSION, l->desc,
+	         p.conf.workers);
 
 	for (;;) {
 		long long now = prefork_now_ms();
@@ -429,7 +429,7 @@ int prefork_run(const struct prefork_opts *o, struct conf *conf, struct listener
 				break;
 			if (!p.killed && now >= p.stop_deadline_ms) {
 				log_warning("%d workers still busy after %d s: killing them",
-					    prefork_alive(&p), p.conf.request_timeout + 5);
+				            prefork_alive(&p), p.conf.request_timeout + 5);
 				for (int i = 0; i < PREFORK_SLOTS; i++)
 					if (p.w[i].pid != 0)
 						kill(p.w[i].pid, SIGKILL);
@@ -447,7 +447,7 @@ int prefork_run(const struct prefork_opts *o, struct conf *conf, struct listener
 	log_info("stopped");
 	if (o->pidfile != NULL && unlink(o->pidfile) != 0)
 		log_warning("could not remove the pid file \"%s\": %s", o->pidfile,
-			    strerror(errno));
+		            strerror(errno));
 out:
 	if (p.sfd >= 0)
 		close(p.sfd);

@@ -25,13 +25,13 @@ struct prefork_opts {
  * is always safe to conf_free().
  */
 int prefork_conf_load(const struct prefork_opts *o, struct conf *c, char *errbuf, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 /*
  * Connects once as c->db_conninfo and refuses a role that voids row-level
  * security (db_check_app_role).  0, or -1 with the reason in errbuf.
  */
 int prefork_check_db(const struct conf *c, char *errbuf, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 /*
  * Runs the master until it is told to stop; takes over conf and l (both
  * released before returning).  Returns the exit status: 0 after a graceful

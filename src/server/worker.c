@@ -170,7 +170,7 @@ void worker_main(int listen_fd, const struct conf *conf)
 				continue; /* a sibling took it, or the client left */
 			/* EMFILE and the like: the socket stays readable, so do not spin. */
 			log_warning("could not accept a connection: %s",
-				    rc > -10000 && rc < -9000 ? "libfcgi error" : strerror(-rc));
+			            rc > -10000 && rc < -9000 ? "libfcgi error" : strerror(-rc));
 			worker_pause(500, &waitmask);
 			continue;
 		}
