@@ -15,6 +15,28 @@ static void db_mark_broken(struct db *db)
 {
 	db->broken = true;
 	db->in_tx = false;
+	db->begin_pending = false;
+	db->commit_unread = false;
+}
+
+/*
+ * Reads the result of a read-only COMMIT sent earlier.  A failure there lost
+ * nothing, so it only means: reconnect.
+ */
+static void db_drain(struct db *db)
+{
+	PGresult *r;
+
+	if (!db->commit_unread)
+		return;
+	db->commit_unread = false;
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			db->broken = true;
+		PQclear(r);
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		db->broken = true;
 }
 
 void db_init(struct db *db, const char *conninfo)
@@ -36,6 +58,8 @@ static int db_unavailable(struct err *e, const char *what, const char *pgmsg)
 
 int db_connect(struct db *db, struct err *e)
 {
+	if (db->conn != NULL)
+		db_drain(db);
 	if (db->conn != NULL && !db->broken && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
 	if (db->conn != NULL) {
@@ -44,6 +68,8 @@ int db_connect(struct db *db, struct err *e)
 	}
 	db->in_tx = false;
 	db->broken = false;
+	db->begin_pending = false;
+	db->commit_unread = false;
 	db->conn = PQconnectdb(db->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		char msg[256];
@@ -98,7 +124,10 @@ static int db_result_error(struct db *db, PGresult *r, const char *what, struct 
 
 static int db_command(struct db *db, const char *sql, struct err *e)
 {
-	PGresult *r = PQexec(db->conn, sql);
+	PGresult *r;
+
+	db_drain(db);
+	r = PQexec(db->conn, sql);
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -107,22 +136,32 @@ static int db_command(struct db *db, const char *sql, struct err *e)
 	return rc;
 }
 
+STMT(db_context_set, "SELECT set_config('app.tenant_id', $1, true),"
+                     " set_config('app.livemode', $2, true),"
+                     " set_config('app.user_id', $3, true)");
+
+static void db_ctx_params(const struct db_ctx *ctx, char out[3][24])
+{
+	out[0][0] = out[2][0] = '\0';
+	if (ctx->tenant_id > 0)
+		snprintf(out[0], 24, "%lld", ctx->tenant_id);
+	snprintf(out[1], 24, "%s", ctx->livemode < 0 ? "" : (ctx->livemode ? "true" : "false"));
+	if (ctx->user_id > 0)
+		snprintf(out[2], 24, "%lld", ctx->user_id);
+}
+
 int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e)
 {
-	STMT(db_context_set, "SELECT set_config('app.tenant_id', $1, true),"
-	                     " set_config('app.livemode', $2, true),"
-	                     " set_config('app.user_id', $3, true)");
-	char tid[24] = "", uid[24] = "";
-	const char *params[3];
+	char vals[3][24];
+	const char *params[3] = {vals[0], vals[1], vals[2]};
 	PGresult *r;
 
-	if (ctx->tenant_id > 0)
-		snprintf(tid, sizeof(tid), "%lld", ctx->tenant_id);
-	if (ctx->user_id > 0)
-		snprintf(uid, sizeof(uid), "%lld", ctx->user_id);
-	params[0] = tid;
-	params[1] = ctx->livemode < 0 ? "" : (ctx->livemode ? "true" : "false");
-	params[2] = uid;
+	if (db->begin_pending) {
+		db_ctx_params(ctx, db->begin_ctx);
+		db->begin_has_ctx = true;
+		return 0;
+	}
+	db_ctx_params(ctx, vals);
 	r = db_exec(db, NULL, &db_context_set, 3, params, e);
 	if (r == NULL)
 		return -1;
@@ -134,13 +173,12 @@ int db_begin(struct db *db, bool readonly, const struct db_ctx *ctx, struct err 
 {
 	if (db_connect(db, e) != 0)
 		return -1;
-	if (db_command(db, readonly ? "BEGIN READ ONLY" : "BEGIN", e) != 0)
-		return -1;
 	db->in_tx = true;
-	if (ctx != NULL && db_set_context(db, ctx, e) != 0) {
-		db_rollback(db);
-		return -1;
-	}
+	db->begin_pending = true;
+	db->begin_readonly = readonly;
+	db->begin_has_ctx = ctx != NULL;
+	if (ctx != NULL)
+		db_ctx_params(ctx, db->begin_ctx);
 	return 0;
 }
 
@@ -150,8 +188,19 @@ int db_commit(struct db *db, struct err *e)
 
 	if (!db->in_tx)
 		return 0;
-	rc = db_command(db, "COMMIT", e);
 	db->in_tx = false;
+	if (db->begin_pending) {
+		/* Nothing ran: there is nothing to commit. */
+		db->begin_pending = false;
+		return 0;
+	}
+	if (db->begin_readonly && !db->broken) {
+		if (PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1) {
+			db->commit_unread = true;
+			return 0;
+		}
+	}
+	rc = db_command(db, "COMMIT", e);
 	return rc;
 }
 
@@ -160,8 +209,14 @@ void db_rollback(struct db *db)
 	struct err ignored;
 	PGresult *r;
 
+	if (db->begin_pending) {
+		db->begin_pending = false;
+		db->in_tx = false;
+		return;
+	}
 	if (db->conn == NULL || db->broken)
 		return;
+	db_drain(db);
 	if (!db->in_tx && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		return;
 	r = PQexec(db->conn, "ROLLBACK");
@@ -176,6 +231,92 @@ static void db_pqclear(void *r)
 	PQclear(r);
 }
 
+static int db_prepare(struct db *db, struct stmt *s, struct err *e)
+{
+	PGresult *r;
+
+	if (s->prepared_gen == db->generation)
+		return 0;
+	r = PQprepare(db->conn, s->name, s->sql, 0, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		db_result_error(db, r, s->name, e);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	s->prepared_gen = db->generation;
+	return 0;
+}
+
+/*
+ * Sends BEGIN, the context and the statement in one pipeline and returns the
+ * statement's result; the first failure among the three fills e.
+ */
+static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const char *const *params,
+                                   struct err *e)
+{
+	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
+	PGresult *r, *out = NULL;
+	int expect = db->begin_has_ctx ? 3 : 2, got = 0, failed = 0;
+
+	db->begin_pending = false;
+	if (db_prepare(db, s, e) != 0 ||
+	    (db->begin_has_ctx && db_prepare(db, &db_context_set, e) != 0))
+		return NULL;
+	if (PQenterPipelineMode(db->conn) != 1)
+		goto lost;
+	if (PQsendQueryParams(db->conn, db->begin_readonly ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
+	                      NULL, NULL, NULL, 0) != 1 ||
+	    (db->begin_has_ctx &&
+	     PQsendQueryPrepared(db->conn, db_context_set.name, 3, ctx, NULL, NULL, 0) != 1) ||
+	    PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(db->conn) != 1)
+		goto lost;
+	while (got <= expect) {
+		r = PQgetResult(db->conn);
+		if (r == NULL) {
+			if (PQstatus(db->conn) != CONNECTION_OK)
+				goto lost;
+			continue; /* the end of one statement's results */
+		}
+		switch (PQresultStatus(r)) {
+		case PGRES_PIPELINE_SYNC:
+			got = expect + 1;
+			PQclear(r);
+			break;
+		case PGRES_COMMAND_OK:
+		case PGRES_TUPLES_OK:
+			if (++got == expect && !failed)
+				out = r;
+			else
+				PQclear(r);
+			break;
+		case PGRES_PIPELINE_ABORTED:
+			got++;
+			PQclear(r);
+			break;
+		default:
+			got++;
+			if (!failed)
+				db_result_error(db, r, s->name, e);
+			failed = 1;
+			PQclear(r);
+			break;
+		}
+	}
+	if (PQexitPipelineMode(db->conn) != 1)
+		goto lost;
+	if (failed) {
+		PQclear(out);
+		return NULL;
+	}
+	return out;
+lost:
+	PQclear(out);
+	db_result_error(db, NULL, s->name, e);
+	return NULL;
+}
+
 PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
                   struct err *e)
 {
@@ -186,16 +327,15 @@ PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const c
 		if (db_connect(db, e) != 0)
 			return NULL;
 	}
-	if (s->prepared_gen != db->generation) {
-		r = PQprepare(db->conn, s->name, s->sql, 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			db_result_error(db, r, s->name, e);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		s->prepared_gen = db->generation;
+	db_drain(db);
+	if (db->begin_pending) {
+		r = db_exec_pipelined(db, s, n, params, e);
+		if (r != NULL && a != NULL)
+			arena_on_reset(a, db_pqclear, r);
+		return r;
 	}
+	if (db_prepare(db, s, e) != 0)
+		return NULL;
 	r = PQexecPrepared(db->conn, s->name, n, params, NULL, NULL, 0);
 	st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

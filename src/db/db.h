@@ -7,6 +7,12 @@
  * one transaction whose first statement sets app.tenant_id, app.livemode and
  * app.user_id with set_config(..., true); row-level security does the rest.
  *
+ * Round trips are the cost that matters: db_begin() only records the
+ * transaction, whose BEGIN and set_config() travel in one libpq pipeline with
+ * the first statement, and a read-only transaction's COMMIT is sent without
+ * waiting (nothing can be lost by a failed read-only commit), its result read
+ * before the connection's next command.
+ *
  * SQL only through db_exec() (PQexecPrepared with text parameters).  PQexec
  * is kept for the constants BEGIN, COMMIT and ROLLBACK and for migrations.
  *
@@ -43,6 +49,16 @@ struct db {
 	unsigned generation; /* bumped on every (re)connect; 0: never connected */
 	bool in_tx;
 	bool broken; /* reconnect before the next statement */
+	/*
+	 * BEGIN and the context are sent with the transaction's first statement,
+	 * in one pipeline (one round trip for three statements).
+	 */
+	bool begin_pending;
+	bool begin_readonly;
+	bool begin_has_ctx;
+	char begin_ctx[3][24];
+	/* A read-only COMMIT sent without waiting; its result is read before the next command. */
+	bool commit_unread;
 	char last_constraint[64];
 	char last_sqlstate[6];
 };
