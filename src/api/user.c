@@ -156,7 +156,7 @@ static int load_target(struct req *r, long long *id, struct user_row *u, struct 
 
 int user_update(struct req *r, struct reply *out, struct err *e)
 {
-	static const char *const allowed[] = {"email",     "password",  "role", "first_name",
+	static const char *const allowed[] = {"password",  "role",      "first_name",
 	                                      "last_name", "is_active", NULL};
 	struct user_patch p = {.is_active = -1};
 	struct user_row target, u;
@@ -167,15 +167,7 @@ int user_update(struct req *r, struct reply *out, struct err *e)
 	if (param_only(&r->in, allowed, e) != 0 || load_target(r, &id, &target, e) != 0)
 		return -1;
 	self = id == r->who.user_id;
-	if (param_str(&r->in, "email", 254, false, &p.email, e) < 0)
-		return -1;
-	if (p.email != NULL) {
-		if (!validate_email(p.email))
-			return err_invalid(e, "email", "Invalid email address: %s.", p.email);
-		p.email = lowercase(r, p.email);
-	}
-	if (read_password(r, p.email != NULL ? p.email : target.email, false, &p.password_hash,
-	                  e) != 0)
+	if (read_password(r, target.email, false, &p.password_hash, e) != 0)
 		return -1;
 	if (param_str(&r->in, "first_name", USER_NAME_MAX_LEN, true, &p.first_name, e) < 0 ||
 	    param_str(&r->in, "last_name", USER_NAME_MAX_LEN, true, &p.last_name, e) < 0)
@@ -199,10 +191,11 @@ int user_update(struct req *r, struct reply *out, struct err *e)
 			return err_invalid(e, "is_active",
 			                   "The owner cannot deactivate themselves.");
 	}
-	if (role == 0 && !self) {
+	if (role == 0 && role_parse(target.role) != ROLE_OWNER) {
 		struct user_patch demote = {.role = "admin", .is_active = -1};
 
-		/* Ownership transfer: only the owner, only to an active user. */
+		/* Ownership transfer: only the owner, only to an active user (an admin
+		 * naming themselves owner is refused here too). */
 		if (auth_authorize(r, ACT_USER_MANAGE_OWNER, e) != 0)
 			return -1;
 		if (!target.is_active || p.is_active == 0)

@@ -68,7 +68,7 @@ static const struct admin_cmd admin_cmds[] = {
 };
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
 
-#define ADMIN_COMPANY_MAX 255
+#define ADMIN_COMPANY_MAX 200 /* as the API: src/api/tenant.c */
 #define ADMIN_EMAIL_MAX 254
 
 void admin_usage(FILE *out)
@@ -352,7 +352,7 @@ static int admin_tenant_create(struct admin_ctx *ctx, int argc, char **argv)
 		return admin_usage_error(ctx, "--company, --email and --password are required");
 	if (!admin_text_ok(company, ADMIN_COMPANY_MAX))
 		return admin_usage_error(ctx, "%s",
-		                         "--company: 1 to 255 bytes of printable UTF-8 expected");
+		                         "--company: 1 to 200 bytes of printable UTF-8 expected");
 	if (!admin_email_ok(email))
 		return admin_usage_error(ctx, "--email: not an email address: %s", email);
 	memset(&in, 0, sizeof(in));

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,13 @@ static void worker_signals(sigset_t *waitmask)
 	sigemptyset(waitmask);
 }
 
+static bool worker_readable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 /* Sleeps ms milliseconds, or less when SIGTERM arrives. */
 static void worker_pause(int ms, const sigset_t *waitmask)
 {
@@ -135,7 +143,8 @@ void worker_main(int listen_fd, const struct conf *conf)
 	for (;;) {
 		struct pollfd pfd;
 
-		if (worker_stop)
+		/* A request already sent on a kept connection is ours alone: served. */
+		if (worker_stop && (req.ipcFd < 0 || !worker_readable(req.ipcFd)))
 			break;
 		if (conf->max_requests > 0 && served >= (unsigned long long)conf->max_requests) {
 			log_debug("served max_requests (%llu): exiting for a fresh worker", served);
@@ -151,10 +160,7 @@ void worker_main(int listen_fd, const struct conf *conf)
 			log_error("poll failed: %s", strerror(errno));
 			exit(1);
 		}
-		/*
-		 * Every idle sibling saw the same connection.  A request already
-		 * sent on a kept connection is served: it is ours alone.
-		 */
+		/* Every idle sibling saw the same connection: one of them takes it. */
 		if (worker_stop && pfd.fd == listen_fd)
 			break;
 		if (pfd.revents & POLLNVAL) {

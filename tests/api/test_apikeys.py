@@ -190,6 +190,8 @@ class Roll(KeyCase):
         t = lt.new_tenant()
         admin = t.add_user("admin")
         dev = t.add_user("developer")
+        for k in (t.sk_test, t.sk_live, t.pk_test, t.pk_live):
+            self.assertError(post(ROLL, {"mode": "test", "type": "secret"}, key=k), 403, "permission_error")
         self.roll(admin.access, "test", "secret", 0)
         self.roll(admin.access, "test", "publishable", 0)
         for mode, type_ in (("live", "secret"), ("live", "publishable")):
@@ -198,8 +200,6 @@ class Roll(KeyCase):
         for mode in ("test", "live"):
             self.assertError(post(ROLL, {"mode": mode, "type": "secret"}, token=dev.access), 403,
                              "permission_error")
-        for k in (t.sk_test, t.sk_live, t.pk_test, t.pk_live):
-            self.assertError(post(ROLL, {"mode": "test", "type": "secret"}, key=k), 403, "permission_error")
         self.assertError(post(ROLL, {"mode": "test", "type": "secret"}), 401, "authentication_error")
         # None of the refused rolls touched the live keys.
         self.assertEqual(get(VERIFY, key=t.sk_live)[0], 200)

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """POST /api/v1/auth/tenants/register/: the seed's documented shape, every validation path."""
 
+import base64
+import hashlib
+import json
 import os
 import sys
 
@@ -256,6 +259,73 @@ class RegisterErrors(LevyTestCase):
             with self.subTest(param=name):
                 self.bad(code="parameter_invalid", param=name, **{name: "n" * 151})
                 self.assertEqual(post(REGISTER, lt.register_body(**{name: "n" * 150}))[0], 201)
+
+
+class Storage(LevyTestCase):
+    """What registration leaves in the database, read as the superuser: secret keys only as
+    SHA-256 hashes, the password in Django's pbkdf2_sha256 format (so Django's users import)."""
+
+    SUPER = os.environ.get("LEVY_SUPER_CONNINFO", "")
+
+    def dump(self):
+        """Every row of every table in public as (table, json text)."""
+        tables = [r[0] for r in lt.psql_rows(self.SUPER, "SELECT table_name FROM information_schema.tables "
+                                             "WHERE table_schema = 'public' AND table_type = 'BASE TABLE';")]
+        rows = []
+        for t in tables:
+            for r in lt.psql(self.SUPER, 'SELECT row_to_json(x)::text FROM public."%s" x;' % t).stdout.splitlines():
+                if r:
+                    rows.append((t, r))
+        return rows
+
+    def django_hash(self, password, salt, iterations):
+        dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+        return "pbkdf2_sha256$%d$%s$%s" % (iterations, salt, base64.b64encode(dk).decode())
+
+    def owner_hash(self, t):
+        for table, text in self.dump():
+            if t.email in text:
+                for v in json.loads(text).values():
+                    if isinstance(v, str) and v.startswith("pbkdf2_sha256$"):
+                        return table, v
+        return None, None
+
+    def test_secrets_stored_as_hashes(self):
+        t = lt.new_tenant()
+        text = "\n".join(r for _, r in self.dump())
+        for name, k in (("sk_live", t.sk_live), ("sk_test", t.sk_test)):
+            with self.subTest(key=name):
+                self.assertNotIn(k, text, "a secret key is stored in clear")
+                self.assertNotIn(k[8:-4], text, "a secret key's random part is stored in clear")
+                self.assertIn(hashlib.sha256(k.encode()).hexdigest(), text, "no SHA-256 of the key stored")
+        self.assertNotIn(t.password, text, "the password is stored in clear")
+
+    def test_password_in_django_format(self):
+        t = lt.new_tenant()
+        _, h = self.owner_hash(t)
+        self.assertIsNotNone(h, "no pbkdf2_sha256$... value in the owner's row")
+        algo, iterations, salt, digest = h.split("$")
+        self.assertEqual(iterations, "1000", "iterations come from the config (the test stack: 1000)")
+        self.assertEqual(h, self.django_hash(t.password, salt, int(iterations)), "not Django's PBKDF2 format")
+        other = lt.new_tenant()
+        self.assertNotEqual(self.owner_hash(other)[1].split("$")[2], salt, "salts repeat")
+
+    def test_django_hash_imports(self):
+        t = lt.new_tenant()
+        table, old = self.owner_hash(t)
+        self.assertIsNotNone(old)
+        cols = [r[0] for r in lt.psql_rows(self.SUPER, "SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_schema = 'public' AND table_name = '%s' "
+                                           "AND data_type IN ('text', 'character varying');" % table)]
+        row = json.loads([r for tb, r in self.dump() if tb == table and old in r][0])
+        col = [c for c in cols if row.get(c) == old][0]
+        # A hash as Django 4.2 writes it (its own salt alphabet, a different iteration count).
+        imported = self.django_hash("Imported-From-Django-99", "Zq3XyW8kLm2NpR5tUv7B9d", 20000)
+        lt.psql(self.SUPER, 'UPDATE public."%s" SET "%s" = \'%s\' WHERE "%s" = \'%s\';'
+                % (table, col, imported, col, old))
+        st, _, obj = post(lt.LOGIN, {"email": t.email, "password": "Imported-From-Django-99"})
+        self.assertEqual(st, 200, obj)
+        lt.login(t.email, t.password, expect=401)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
 
@@ -18,6 +19,7 @@ MIB = 1024 * 1024
 def reg_json(extra=b""):
     """A valid registration body as bytes, with room to splice in one more member."""
     b = lt.register_body()
+    del b["first_name"]
     text = json.dumps(b).encode()
     return text[:-1] + extra + b"}"
 
@@ -256,6 +258,57 @@ class Robust(LevyTestCase):
             th.join()
         self.assertEqual(len(results), 240)
         self.assertEqual([r for r in results if r != 200], [])
+
+    # -- the log -------------------------------------------------------------
+
+    def log_text(self):
+        path = os.environ.get("LEVY_FCGI_LOG", "")
+        if not path or not os.path.exists(path):
+            self.skipTest("LEVY_FCGI_LOG not available")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def log_line(self, rid):
+        deadline = time.time() + 5
+        while True:
+            lines = [ln for ln in self.log_text().splitlines() if rid in ln]
+            if lines or time.time() > deadline:
+                return lines
+            time.sleep(0.1)
+
+    def test_request_id_in_log_line(self):
+        t = self.tenant()
+        st, h, _ = lt.get(lt.VERIFY, key=t.sk_test)
+        lines = self.log_line(h["Request-Id"])
+        self.assertEqual(len(lines), 1, "one log line per request carrying its Request-Id")
+        self.assertIn("200", lines[0])
+        self.assertIn("GET", lines[0])
+        self.assertIn(str(t.id), lines[0])
+        st, h, _ = lt.get("/api/v1/nope")
+        lines = self.log_line(h["Request-Id"])
+        self.assertEqual(len(lines), 1)
+        self.assertIn("404", lines[0])
+
+    def test_secrets_never_logged(self):
+        password = "Log-Canary-Passphrase-%s" % lt.unique("")
+        t = lt.new_tenant(password=password)
+        lt.login(t.email, password)
+        lt.post(lt.LOGIN, {"email": t.email, "password": password + "-wrong"})
+        lt.get(lt.VERIFY, key=t.sk_live)
+        lt.get(lt.VERIFY, headers={"X-API-Key": t.sk_test})
+        lt.get(lt.VERIFY, headers={"Authorization": lt.basic(t.pk_test)})
+        lt.get(lt.ME, token=t.access)
+        r = lt.post(lt.REFRESH, {"refresh": t.refresh})[2]
+        lt.get(lt.VERIFY, key=t.sk_live[:-1] + "x")
+        time.sleep(0.3)
+        text = self.log_text()
+        for what, secret in (("password", password), ("live secret key", t.sk_live), ("test secret key", t.sk_test),
+                             ("webhook secret", t.whsec), ("access token", t.access), ("refresh token", t.refresh),
+                             ("rotated refresh token", r.get("refresh", "-")),
+                             ("mistyped secret key", t.sk_live[:-1] + "x"),
+                             ("JWT signature", t.access.rsplit(".", 1)[1])):
+            with self.subTest(what=what):
+                self.assertNotIn(secret, text)
 
     # -- helpers ----------------------------------------------------------------
 

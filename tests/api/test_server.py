@@ -116,10 +116,14 @@ def fcgi_request(sock_path, method, path, body=b"", dribble=0.0, timeout=60, hea
         env["CONTENT_TYPE"] = "application/json"
     for k, v in (headers or {}).items():
         env["HTTP_" + k.upper().replace("-", "_")] = v
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if isinstance(sock_path, tuple):  # (host, port)
+        s = socket.create_connection(sock_path, timeout=timeout)
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
-        s.connect(sock_path)
+        if not isinstance(sock_path, tuple):
+            s.connect(sock_path)
         params = b"".join(_fcgi_pair(k.encode(), v.encode()) for k, v in env.items())
         s.sendall(_fcgi_record(1, struct.pack("!HB5x", 1, 0)) + _fcgi_record(4, params)
                   + _fcgi_record(4, b""))
@@ -534,6 +538,41 @@ class Server(LevyTestCase):
         p = run_fcgi(["-l", "systemd"], conf=lt.LEVY_CONF)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("systemd", p.stderr)
+
+    def test_tcp_listen(self):
+        addrs = [("127.0.0.1", socket.AF_INET, "127.0.0.1:%d")]
+        if socket.has_ipv6:
+            addrs.append(("::1", socket.AF_INET6, "[::1]:%d"))
+        for host, family, spec in addrs:
+            with self.subTest(listen=spec):
+                try:
+                    probe = socket.socket(family, socket.SOCK_STREAM)
+                    probe.bind((host, 0))
+                except OSError:
+                    continue  # no such address here (IPv6 disabled)
+                port = probe.getsockname()[1]
+                probe.close()
+                ex = Extra(self, "tcp%d" % family, ["-l", spec % port, "-w", "2"])
+                ex.wait_ready(sock=False)
+                st, h, data = fcgi_request((host, port), "GET", VERIFY)
+                self.assertEqual(st, 401, data)
+                # A second server on the same address is refused (SO_REUSEADDR does not let it in).
+                p = run_fcgi(["-l", spec % port], conf=lt.LEVY_CONF)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertEqual(ex.stop(), 0, ex.log())
+        for bad in ("nohost", "127.0.0.1:99999", "::1:80", "unix:", "fd:x"):
+            with self.subTest(listen=bad):
+                p = run_fcgi(["-l", bad], conf=lt.LEVY_CONF)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn("listen", p.stderr)
+
+    def test_unwritable_pidfile(self):
+        sock = os.path.join(SOCKDIR, "nopid.sock")
+        p = run_fcgi(["-l", "unix:%s" % sock, "-p", os.path.join(RUN, "no-such-dir", "x.pid")],
+                     conf=lt.LEVY_CONF)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("pid file", p.stderr)
+        self.assertFalse(os.path.exists(sock), "socket left behind")
 
     def test_second_server_on_same_socket_refused(self):
         p = run_fcgi(["-l", "unix:%s" % os.environ["LEVY_FCGI_SOCK"]], conf=lt.LEVY_CONF)
