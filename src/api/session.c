@@ -124,7 +124,7 @@ int session_login(struct req *r, struct reply *out, struct err *e)
 	if (db_begin(r->db, false, &ctx, e) != 0)
 		return -1;
 	if (db_user_touch_login(r->db, r->arena, u.user_id, e) != 0 ||
-	    db_tenant_get(r->db, r->arena, &t, e) != 0 ||
+	    db_tenant_get_with_keys(r->db, r->arena, &t, e) != 0 ||
 	    session_issue(r, u.tenant_id, u.user_id, u.role, NULL, &tokens, e) != 0) {
 		db_rollback(r->db);
 		return -1;

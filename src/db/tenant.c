@@ -27,17 +27,22 @@
 #define TENANT_SLUG_RANDOM 5
 
 /* The publishable keys in full: the newest unexpired one of each mode. */
-#define TENANT_COLUMNS                                                                             \
+#define TENANT_COLUMNS_HEAD                                                                        \
 	"t.id, t.company_name, t.slug, t.email, t.domain, t.logo_url, t.primary_color,"            \
-	" t.webhook_url, t.platform_fee_bp, t.subscription_tier, t.status,"                        \
+	" t.webhook_url, t.platform_fee_bp, t.subscription_tier, t.status,"
+#define TENANT_COLUMNS_TAIL                                                                        \
+	" floor(extract(epoch FROM t.created_at))::bigint,"                                        \
+	" floor(extract(epoch FROM t.updated_at))::bigint"
+/* The newest unexpired publishable keys, which only login shows. */
+#define TENANT_COLUMNS_KEYS                                                                        \
 	" (SELECT k.plain FROM api_keys k WHERE k.tenant_id = t.id AND NOT k.secret"               \
 	"  AND k.livemode AND (k.expires_at IS NULL OR k.expires_at > now())"                      \
 	"  ORDER BY k.id DESC LIMIT 1),"                                                           \
 	" (SELECT k.plain FROM api_keys k WHERE k.tenant_id = t.id AND NOT k.secret"               \
 	"  AND NOT k.livemode AND (k.expires_at IS NULL OR k.expires_at > now())"                  \
-	"  ORDER BY k.id DESC LIMIT 1),"                                                           \
-	" floor(extract(epoch FROM t.created_at))::bigint,"                                        \
-	" floor(extract(epoch FROM t.updated_at))::bigint"
+	"  ORDER BY k.id DESC LIMIT 1),"
+#define TENANT_COLUMNS TENANT_COLUMNS_HEAD TENANT_COLUMNS_KEYS TENANT_COLUMNS_TAIL
+#define TENANT_COLUMNS_NO_KEYS TENANT_COLUMNS_HEAD " NULL, NULL," TENANT_COLUMNS_TAIL
 
 static void tenant_row_read(struct arena *a, PGresult *r, int i, struct tenant_row *out)
 {
@@ -208,14 +213,17 @@ static int tenant_endpoints_sync(struct db *db, struct arena *a, long long tenan
 	return tenant_set_livemode(db, a, saved != NULL ? saved : "", e);
 }
 
-/* The tenant of the context, as tenant_get returns it. */
-static int tenant_read_current(struct db *db, struct arena *a, struct tenant_row *out,
-                               struct err *e)
+/* The tenant of the context, as tenant_get returns it (with_keys: and its publishable keys). */
+static int tenant_read_current(struct db *db, struct arena *a, bool with_keys,
+                               struct tenant_row *out, struct err *e)
 {
 	STMT(tenant_get,
+	     "SELECT " TENANT_COLUMNS_NO_KEYS " FROM tenants t"
+	     " WHERE t.id = NULLIF(current_setting('app.tenant_id', true), '')::bigint");
+	STMT(tenant_get_with_keys,
 	     "SELECT " TENANT_COLUMNS " FROM tenants t"
 	     " WHERE t.id = NULLIF(current_setting('app.tenant_id', true), '')::bigint");
-	PGresult *r = db_exec(db, a, &tenant_get, 0, NULL, e);
+	PGresult *r = db_exec(db, a, with_keys ? &tenant_get_with_keys : &tenant_get, 0, NULL, e);
 
 	if (r == NULL)
 		return -1;
@@ -318,12 +326,17 @@ int db_tenant_register(struct db *db, struct arena *a, const struct tenant_new *
 		return -1;
 	if (user_id != NULL)
 		*user_id = ctx.user_id;
-	return tenant_read_current(db, a, out, e);
+	return tenant_read_current(db, a, false, out, e);
 }
 
 int db_tenant_get(struct db *db, struct arena *a, struct tenant_row *out, struct err *e)
 {
-	return tenant_read_current(db, a, out, e);
+	return tenant_read_current(db, a, false, out, e);
+}
+
+int db_tenant_get_with_keys(struct db *db, struct arena *a, struct tenant_row *out, struct err *e)
+{
+	return tenant_read_current(db, a, true, out, e);
 }
 
 int db_tenant_update(struct db *db, struct arena *a, const struct tenant_patch *p,
@@ -350,7 +363,7 @@ int db_tenant_update(struct db *db, struct arena *a, const struct tenant_patch *
 	if (p->webhook_url != NULL &&
 	    tenant_endpoints_sync(db, a, db_int(r, 0, 0), p->webhook_url, e) != 0)
 		return -1;
-	return tenant_read_current(db, a, out, e);
+	return tenant_read_current(db, a, false, out, e);
 }
 
 int db_tenant_list_all(struct db *db, struct arena *a, struct tenant_row **rows, int *n,

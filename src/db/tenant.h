@@ -56,8 +56,10 @@ struct tenant_new {
  */
 int db_tenant_register(struct db *db, struct arena *a, const struct tenant_new *in,
                        struct tenant_row *out, long long *user_id, struct err *e);
-/* The context's tenant; 404 resource_missing when RLS shows none. */
+/* The context's tenant; 404 resource_missing when RLS shows none.  pk_live, pk_test: NULL. */
 int db_tenant_get(struct db *db, struct arena *a, struct tenant_row *out, struct err *e);
+/* The same with pk_live and pk_test filled (login shows them). */
+int db_tenant_get_with_keys(struct db *db, struct arena *a, struct tenant_row *out, struct err *e);
 
 /* NULL: unchanged; "": cleared (not allowed for company_name). */
 struct tenant_patch {
