@@ -299,13 +299,13 @@ class Robust(LevyTestCase):
         lt.get(lt.VERIFY, headers={"Authorization": lt.basic(t.pk_test)})
         lt.get(lt.ME, token=t.access)
         r = lt.post(lt.REFRESH, {"refresh": t.refresh})[2]
-        lt.get(lt.VERIFY, key=t.sk_live[:-1] + "x")
+        lt.get(lt.VERIFY, key=lt.mistype(t.sk_live))
         time.sleep(0.3)
         text = self.log_text()
         for what, secret in (("password", password), ("live secret key", t.sk_live), ("test secret key", t.sk_test),
                              ("webhook secret", t.whsec), ("access token", t.access), ("refresh token", t.refresh),
                              ("rotated refresh token", r.get("refresh", "-")),
-                             ("mistyped secret key", t.sk_live[:-1] + "x"),
+                             ("mistyped secret key", lt.mistype(t.sk_live)),
                              ("JWT signature", t.access.rsplit(".", 1)[1])):
             with self.subTest(what=what):
                 self.assertNotIn(secret, text)

@@ -82,7 +82,7 @@ class MeGet(LevyTestCase):
 
     def test_no_or_bad_credentials(self):
         self.assertError(get(ME), 401, "authentication_error")
-        self.assertError(get(ME, key=self.t.sk_test[:-1] + "x"), 401, "authentication_error")
+        self.assertError(get(ME, key=lt.mistype(self.t.sk_test)), 401, "authentication_error")
         self.assertError(get(ME, token=self.t.refresh), 401, "authentication_error")
 
     def test_no_secrets_in_profile(self):

@@ -191,6 +191,11 @@ def delete(path, **kw):
     return call("DELETE", path, **kw)
 
 
+def mistype(key):
+    """The key with its last character changed (never to itself), as a typo makes it."""
+    return key[:-1] + ("y" if key[-1] == "x" else "x")
+
+
 def basic(user, password=""):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
 
