@@ -17,6 +17,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "crypto/rand.h"
 #include "server/listen.h"
 #include "server/prefork.h"
 
@@ -129,5 +130,6 @@ int main(int argc, char **argv)
 		conf_free(&conf);
 		return 1;
 	}
+	rand_preload();
 	return prefork_run(&o, &conf, &lst);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "core/arena.h"
@@ -64,4 +66,17 @@ char *rand_id(struct arena *a, const char *prefix, size_t n)
 	memcpy(s, prefix, plen);
 	rand_base62(s + plen, n);
 	return s;
+}
+
+void rand_preload(void)
+{
+	static const unsigned char salt[8] = "levysalt";
+	unsigned char buf[32];
+	unsigned int len = sizeof(buf);
+
+	rand_bytes(buf, sizeof(buf));
+	EVP_Digest("levy", 4, buf, &len, EVP_sha256(), NULL);
+	HMAC(EVP_sha256(), salt, sizeof(salt), buf, sizeof(buf), buf, &len);
+	PKCS5_PBKDF2_HMAC("levy", 4, salt, sizeof(salt), 1, EVP_sha256(), sizeof(buf), buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
 }

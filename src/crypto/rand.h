@@ -15,4 +15,11 @@ void rand_base62(char *out, size_t n);
 /* prefix + n base62 characters, in the arena: rand_id(a, "req_", 24). */
 char *rand_id(struct arena *a, const char *prefix, size_t n);
 
+/*
+ * Initializes OpenSSL's tables (providers, digests, the DRBG) in the master
+ * before it forks, so that workers share those pages instead of each
+ * building its own copy.
+ */
+void rand_preload(void);
+
 #endif
