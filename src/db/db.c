@@ -171,8 +171,15 @@ int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e)
 
 int db_begin(struct db *db, bool readonly, const struct db_ctx *ctx, struct err *e)
 {
+	return db_begin_checked(db, readonly, ctx, NULL, e);
+}
+
+int db_begin_checked(struct db *db, bool readonly, const struct db_ctx *ctx,
+                     const struct db_check *check, struct err *e)
+{
 	if (db_connect(db, e) != 0)
 		return -1;
+	db->begin_check = check;
 	db->in_tx = true;
 	db->begin_pending = true;
 	db->begin_readonly = readonly;
@@ -188,6 +195,10 @@ int db_commit(struct db *db, struct err *e)
 
 	if (!db->in_tx)
 		return 0;
+	if (db->begin_pending && db->begin_check != NULL && db_settle(db, e) != 0) {
+		db_rollback(db);
+		return -1;
+	}
 	db->in_tx = false;
 	if (db->begin_pending) {
 		/* Nothing ran: there is nothing to commit. */
@@ -211,6 +222,7 @@ void db_rollback(struct db *db)
 
 	if (db->begin_pending) {
 		db->begin_pending = false;
+		db->begin_check = NULL;
 		db->in_tx = false;
 		return;
 	}
@@ -249,18 +261,23 @@ static int db_prepare(struct db *db, struct stmt *s, struct err *e)
 }
 
 /*
- * Sends BEGIN, the context and the statement in one pipeline and returns the
- * statement's result; the first failure among the three fills e.
+ * Sends BEGIN, the context, the check and the statement (s may be NULL) in
+ * one pipeline and returns the statement's result (NULL when s is NULL);
+ * the first failure fills e.
  */
 static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const char *const *params,
                                    struct err *e)
 {
 	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
+	const struct db_check *check = db->begin_check;
 	PGresult *r, *out = NULL;
-	int expect = db->begin_has_ctx ? 3 : 2, got = 0, failed = 0;
+	int expect = 1 + db->begin_has_ctx + (check != NULL) + (s != NULL), got = 0, failed = 0;
+	int check_at = 1 + db->begin_has_ctx + 1;
 
 	db->begin_pending = false;
-	if (db_prepare(db, s, e) != 0 ||
+	db->begin_check = NULL;
+	if ((s != NULL && db_prepare(db, s, e) != 0) ||
+	    (check != NULL && db_prepare(db, check->stmt, e) != 0) ||
 	    (db->begin_has_ctx && db_prepare(db, &db_context_set, e) != 0))
 		return NULL;
 	if (PQenterPipelineMode(db->conn) != 1)
@@ -269,7 +286,9 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	                      NULL, NULL, NULL, 0) != 1 ||
 	    (db->begin_has_ctx &&
 	     PQsendQueryPrepared(db->conn, db_context_set.name, 3, ctx, NULL, NULL, 0) != 1) ||
-	    PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1 ||
+	    (check != NULL && PQsendQueryPrepared(db->conn, check->stmt->name, check->n,
+	                                          check->params, NULL, NULL, 0) != 1) ||
+	    (s != NULL && PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1) ||
 	    PQpipelineSync(db->conn) != 1)
 		goto lost;
 	while (got <= expect) {
@@ -282,27 +301,29 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 		switch (PQresultStatus(r)) {
 		case PGRES_PIPELINE_SYNC:
 			got = expect + 1;
-			PQclear(r);
 			break;
 		case PGRES_COMMAND_OK:
 		case PGRES_TUPLES_OK:
-			if (++got == expect && !failed)
+			got++;
+			if (got == check_at && check != NULL && !failed) {
+				if (check->fn(check->arg, r, e) != 0)
+					failed = 1;
+			} else if (got == expect && s != NULL && !failed) {
 				out = r;
-			else
-				PQclear(r);
+				r = NULL;
+			}
 			break;
 		case PGRES_PIPELINE_ABORTED:
 			got++;
-			PQclear(r);
 			break;
 		default:
 			got++;
 			if (!failed)
-				db_result_error(db, r, s->name, e);
+				db_result_error(db, r, s != NULL ? s->name : "BEGIN", e);
 			failed = 1;
-			PQclear(r);
 			break;
 		}
+		PQclear(r);
 	}
 	if (PQexitPipelineMode(db->conn) != 1)
 		goto lost;
@@ -310,11 +331,28 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 		PQclear(out);
 		return NULL;
 	}
+	if (s == NULL)
+		return NULL;
 	return out;
 lost:
 	PQclear(out);
-	db_result_error(db, NULL, s->name, e);
+	db_result_error(db, NULL, s != NULL ? s->name : "BEGIN", e);
 	return NULL;
+}
+
+int db_settle(struct db *db, struct err *e)
+{
+	struct err local;
+
+	if (!db->begin_pending)
+		return 0;
+	err_clear(&local);
+	db_exec_pipelined(db, NULL, 0, NULL, &local);
+	if (local.status != 0) {
+		*e = local;
+		return -1;
+	}
+	return 0;
 }
 
 PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
@@ -323,6 +361,8 @@ PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const c
 	PGresult *r;
 	ExecStatusType st;
 
+	/* Callers refine errors by these: never let them see an earlier statement's. */
+	db->last_sqlstate[0] = db->last_constraint[0] = '\0';
 	if (db->conn == NULL || db->broken) {
 		if (db_connect(db, e) != 0)
 			return NULL;

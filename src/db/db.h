@@ -57,6 +57,7 @@ struct db {
 	bool begin_readonly;
 	bool begin_has_ctx;
 	char begin_ctx[3][24];
+	const struct db_check *begin_check; /* NULL: none, or already answered */
 	/* A read-only COMMIT sent without waiting; its result is read before the next command. */
 	bool commit_unread;
 	char last_constraint[64];
@@ -70,11 +71,37 @@ struct db_ctx {
 	long long user_id; /* 0: none (API key) */
 };
 
+/*
+ * A statement that establishes who is calling (an API key's look-up, a
+ * user's current role), sent in the transaction's opening pipeline just
+ * before the first statement.  fn judges its result: 0, or -1 with e set
+ * (401, 403); on -1 the statement after it is discarded and its
+ * transaction can only be rolled back.  The struct and its params must live
+ * until db_settle() or the first db_exec().
+ */
+struct db_check {
+	struct stmt *stmt;
+	int n;
+	const char *params[3];
+	int (*fn)(void *arg, PGresult *r, struct err *e);
+	void *arg;
+};
+
 void db_init(struct db *db, const char *conninfo);
 /* Connects if needed. 0, or -1 with e = 503. */
 int db_connect(struct db *db, struct err *e);
 /* BEGIN [READ ONLY] then one SELECT set_config(...) x3 (ctx may be NULL: no context). */
 int db_begin(struct db *db, bool readonly, const struct db_ctx *ctx, struct err *e);
+/* db_begin() with a check that travels with the first statement (see struct db_check). */
+int db_begin_checked(struct db *db, bool readonly, const struct db_ctx *ctx,
+                     const struct db_check *check, struct err *e);
+/*
+ * Sends the opening pipeline now if no statement has yet, so that the
+ * check's verdict is known: 0, or -1 with e set.  db_commit() settles by
+ * itself; call it before db_rollback() when the caller's answer depends on
+ * who is calling.
+ */
+int db_settle(struct db *db, struct err *e);
 /* Sets the context again inside the open transaction (register creates its tenant). */
 int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e);
 int db_commit(struct db *db, struct err *e);

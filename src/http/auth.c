@@ -89,30 +89,67 @@ static enum cred_kind find_credential(struct req *r, const char **value)
 	return CRED_NONE;
 }
 
-static int identify_key(struct req *r, const char *key, struct err *e)
+/* The route's flags against the kind of key: publishable keys only where R_API_KEY. */
+static int key_allowed(struct req *r, struct err *e)
 {
-	struct apikey_auth a;
-	char hash[65];
-	bool secret, livemode, found;
+	unsigned flags = r->route->flags;
+
+	if (flags & R_API_KEY)
+		return 0;
+	if (r->who.secret_key && (flags & R_SECRET_KEY))
+		return 0;
+	if (r->who.secret_key)
+		return err_set(e, 403, E_PERMISSION, NULL, NULL,
+		               "This endpoint is for dashboard users: log in and use the access "
+		               "token.");
+	return err_set(e, 403, E_PERMISSION, NULL, NULL,
+	               "This request needs a secret API key; publishable keys may only verify "
+	               "themselves and read the public catalog.");
+}
+
+/* A looked-up key (found or not) becomes the principal, or a 401/403. */
+static int key_judge(struct req *r, bool found, const struct apikey_auth *a, struct err *e)
+{
+	if (!found)
+		return unauthenticated(e, "Invalid API key provided.");
+	if (strcmp(a->tenant_status, "active") != 0)
+		return err_set(e, 403, E_PERMISSION, "account_suspended", NULL,
+		               "This account is suspended. Contact the platform operator.");
+	r->who.kind = P_API_KEY;
+	r->who.tenant_id = a->tenant_id;
+	r->who.livemode = a->livemode;
+	r->who.secret_key = a->secret;
+	r->who.key_id = a->key_id;
+	r->who.company_name = a->company_name;
+	r->who.slug = a->slug;
+	return key_allowed(r, e);
+}
+
+/* Parses a key offline: 401 for a malformed one or a bad checksum. */
+static int parse_key(struct req *r, const char *key, struct err *e)
+{
+	char *hash = arena_alloc(r->arena, 65);
+	bool secret, livemode;
 
 	if (apikey_parse(key, &secret, &livemode) != 0)
 		return unauthenticated(e, "Invalid API key provided.");
 	apikey_hash_hex(key, hash);
-	if (db_apikey_lookup(r->db, r->arena, hash, &a, &found, e) != 0)
-		return -1;
-	if (!found)
-		return unauthenticated(e, "Invalid API key provided.");
-	if (strcmp(a.tenant_status, "active") != 0)
-		return err_set(e, 403, E_PERMISSION, "account_suspended", NULL,
-		               "This account is suspended. Contact the platform operator.");
 	r->who.kind = P_API_KEY;
-	r->who.tenant_id = a.tenant_id;
-	r->who.livemode = a.livemode;
-	r->who.secret_key = a.secret;
-	r->who.key_id = a.key_id;
-	r->who.company_name = a.company_name;
-	r->who.slug = a.slug;
+	r->who.secret_key = secret;
+	r->who.livemode = livemode;
+	r->who.key_hash = hash;
 	return 0;
+}
+
+/* Routes without a transaction (verify) look the key up at once, in autocommit. */
+static int identify_key_now(struct req *r, struct err *e)
+{
+	struct apikey_auth a;
+	bool found;
+
+	if (db_apikey_lookup(r->db, r->arena, r->who.key_hash, &a, &found, e) != 0)
+		return -1;
+	return key_judge(r, found, &a, e);
 }
 
 static int identify_jwt(struct req *r, const char *token, struct err *e)
@@ -156,37 +193,23 @@ int auth_identify(struct req *r, struct err *e)
 			                          "dashboard token.");
 		return identify_jwt(r, value, e);
 	}
-	if (identify_key(r, value, e) != 0)
+	if (parse_key(r, value, e) != 0)
 		return -1;
-	if (flags & R_API_KEY)
-		return 0;
-	if (!r->who.secret_key && (flags & R_SECRET_KEY))
-		return err_set(e, 403, E_PERMISSION, NULL, NULL,
-		               "This request needs a secret API key; publishable keys may only "
-		               "verify themselves and read the public catalog.");
-	if ((flags & R_SECRET_KEY) == 0)
-		return err_set(e, 403, E_PERMISSION, NULL, NULL,
-		               r->who.secret_key
-		                       ? "This endpoint is for dashboard users: log in and use "
-		                         "the access token."
-		                       : "This request needs a secret API key; publishable keys "
-		                         "may only verify themselves and read the public catalog.");
-	return 0;
+	if (flags & R_NO_TX)
+		return identify_key_now(r, e);
+	/* The kind of key is known from its prefix: refuse before any statement runs. */
+	return key_allowed(r, e);
 }
 
-int auth_load_user(struct req *r, struct err *e)
-{
-	STMT(auth_user_load, "SELECT u.role, u.is_active, t.status, t.company_name, t.slug"
-	                     " FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id"
-	                     " WHERE u.id = $1");
-	char id[24];
-	const char *params[1] = {id};
-	PGresult *res;
+STMT(auth_user_load, "SELECT u.role, u.is_active, t.status, t.company_name, t.slug"
+                     " FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id"
+                     " WHERE u.id = $1");
+STMT(auth_key_begin, "SELECT key_id, tenant_id, secret, livemode, company_name, slug,"
+                     " tenant_status FROM levy_auth_api_key_begin($1, $2)");
 
-	snprintf(id, sizeof(id), "%lld", r->who.user_id);
-	res = db_exec(r->db, r->arena, &auth_user_load, 1, params, e);
-	if (res == NULL)
-		return -1;
+/* The user's row (auth_user_load) becomes the principal's role, or a 401/403. */
+static int user_judge(struct req *r, PGresult *res, struct err *e)
+{
 	if (PQntuples(res) != 1 || !db_bool(res, 0, 1))
 		return unauthenticated(e, "Invalid or expired token.");
 	if (strcmp(PQgetvalue(res, 0, 2), "active") != 0)
@@ -196,6 +219,85 @@ int auth_load_user(struct req *r, struct err *e)
 	r->who.company_name = db_str(r->arena, res, 0, 3);
 	r->who.slug = db_str(r->arena, res, 0, 4);
 	return 0;
+}
+
+int auth_load_user(struct req *r, struct err *e)
+{
+	char id[24];
+	const char *params[1] = {id};
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", r->who.user_id);
+	res = db_exec(r->db, r->arena, &auth_user_load, 1, params, e);
+	if (res == NULL)
+		return -1;
+	return user_judge(r, res, e);
+}
+
+static int route_action(struct req *r, struct err *e)
+{
+	return r->route->action >= 0 ? auth_authorize(r, r->route->action, e) : 0;
+}
+
+static int user_checked(void *arg, PGresult *res, struct err *e)
+{
+	struct req *r = arg;
+
+	if (user_judge(r, res, e) != 0)
+		return -1;
+	return route_action(r, e);
+}
+
+static int key_checked(void *arg, PGresult *res, struct err *e)
+{
+	struct req *r = arg;
+	struct apikey_auth a;
+	bool found = PQntuples(res) == 1;
+
+	if (found) {
+		a.key_id = db_int(res, 0, 0);
+		a.tenant_id = db_int(res, 0, 1);
+		a.secret = db_bool(res, 0, 2);
+		a.livemode = db_bool(res, 0, 3);
+		a.company_name = db_str(r->arena, res, 0, 4);
+		a.slug = db_str(r->arena, res, 0, 5);
+		a.tenant_status = db_str(r->arena, res, 0, 6);
+	}
+	if (key_judge(r, found, &a, e) != 0)
+		return -1;
+	return route_action(r, e);
+}
+
+int auth_begin(struct req *r, struct err *e)
+{
+	bool readonly = (r->route->flags & R_READONLY) != 0;
+	struct db_ctx ctx = {r->who.tenant_id, r->who.livemode, r->who.user_id};
+	char *uid;
+
+	switch (r->who.kind) {
+	case P_USER:
+		uid = arena_printf(r->arena, "%lld", r->who.user_id);
+		r->check = (struct db_check){&auth_user_load, 1, {uid}, user_checked, r};
+		if (db_begin_checked(r->db, readonly, &ctx, &r->check, e) != 0)
+			return -1;
+		/* Handlers may need the role before their first statement: settle now. */
+		if (db_settle(r->db, e) != 0) {
+			db_rollback(r->db);
+			return -1;
+		}
+		return 0;
+	case P_API_KEY:
+		/* Read-write BEGIN: the look-up stamps last_used, then turns read-only. */
+		r->check = (struct db_check){&auth_key_begin,
+		                             2,
+		                             {r->who.key_hash, readonly ? "true" : "false"},
+		                             key_checked,
+		                             r};
+		return db_begin_checked(r->db, false, NULL, &r->check, e);
+	case P_NONE:
+	default:
+		return db_begin(r->db, readonly, NULL, e);
+	}
 }
 
 int auth_authorize(struct req *r, int action, struct err *e)

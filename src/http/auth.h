@@ -21,7 +21,14 @@ struct req;
  * Leaves r->who.kind P_NONE on a public route.
  */
 int auth_identify(struct req *r, struct err *e);
-/* Inside the transaction: loads the user's role; 401 if gone or inactive. */
+/*
+ * Opens the request's transaction with its credentials' check: for a user,
+ * the current role is loaded in the same round trip as BEGIN and the context
+ * (and the route's action authorized); for an API key, the look-up travels
+ * with the handler's first statement (see struct principal).
+ */
+int auth_begin(struct req *r, struct err *e);
+/* Inside an open transaction: loads the user's role; 401 if gone or inactive. */
 int auth_load_user(struct req *r, struct err *e);
 /* The route's action against the caller; 403 permission_error when refused. */
 int auth_authorize(struct req *r, int action, struct err *e);

@@ -32,6 +32,13 @@ struct principal {
 	enum role role;    /* P_USER: from the database, not the token */
 	const char *company_name;
 	const char *slug;
+	/*
+	 * P_API_KEY on a transactional route: the key's SHA-256, looked up in the
+	 * transaction's opening pipeline.  Until the handler's first statement,
+	 * only kind, secret_key and livemode are known (they come from the key's
+	 * prefix); tenant_id, key_id, company_name and slug come with it.
+	 */
+	const char *key_hash;
 };
 
 struct req {
@@ -48,7 +55,8 @@ struct req {
 	int nparams;
 	struct params in; /* body (POST, PATCH) or query string (GET, DELETE) */
 	struct principal who;
-	long long now; /* Unix seconds at the start of the request */
+	struct db_check check; /* the opening pipeline's check (auth_begin) */
+	long long now;         /* Unix seconds at the start of the request */
 	struct timespec start;
 };
 

@@ -182,28 +182,29 @@ static void preflight(struct req *r, struct reply *out)
 	reply_header(r, out, "Access-Control-Max-Age: 600");
 }
 
-/* Runs the handler inside the request's transaction: 0, or -1 with e set. */
+/*
+ * Runs the handler inside the request's transaction: 0, or -1 with e set.
+ * Who is calling is settled before any answer: an unauthenticated caller
+ * gets its 401, never a handler's 400.
+ */
 static int run_handler(struct req *r, struct reply *out, struct err *e)
 {
 	const struct route *rt = r->route;
-	struct db_ctx ctx = {r->who.tenant_id, r->who.kind == P_NONE ? -1 : r->who.livemode,
-	                     r->who.user_id};
 
 	if (rt->flags & R_NO_TX)
 		return rt->fn(r, out, e);
-	if (db_begin(r->db, (rt->flags & R_READONLY) != 0, r->who.kind == P_NONE ? NULL : &ctx,
-	             e) != 0)
+	if (auth_begin(r, e) != 0)
 		return -1;
-	if (r->who.kind == P_USER && auth_load_user(r, e) != 0)
-		goto fail;
-	if (rt->action >= 0 && auth_authorize(r, rt->action, e) != 0)
-		goto fail;
-	if (rt->fn(r, out, e) != 0)
-		goto fail;
+	if (rt->fn(r, out, e) != 0) {
+		struct err who;
+
+		err_clear(&who);
+		if (db_settle(r->db, &who) != 0)
+			*e = who;
+		db_rollback(r->db);
+		return -1;
+	}
 	return db_commit(r->db, e);
-fail:
-	db_rollback(r->db);
-	return -1;
 }
 
 static void serve(struct req *r, struct reply *out, struct err *e)
