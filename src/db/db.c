@@ -17,6 +17,8 @@ static void db_mark_broken(struct db *db)
 	db->in_tx = false;
 	db->begin_pending = false;
 	db->commit_unread = false;
+	db->pipe_open = false;
+	db->sync_unread = false;
 }
 
 /*
@@ -27,6 +29,29 @@ static void db_drain(struct db *db)
 {
 	PGresult *r;
 
+	if (db->sync_unread) {
+		/* The implicit transaction's end: skip to its Sync, then leave pipeline mode. */
+		db->sync_unread = false;
+		db->pipe_open = false;
+		for (;;) {
+			r = PQgetResult(db->conn);
+			if (r == NULL) {
+				if (PQstatus(db->conn) != CONNECTION_OK) {
+					db->broken = true;
+					return;
+				}
+				continue;
+			}
+			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			PQclear(r);
+		}
+		if (PQexitPipelineMode(db->conn) != 1)
+			db->broken = true;
+		return;
+	}
 	if (!db->commit_unread)
 		return;
 	db->commit_unread = false;
@@ -70,6 +95,8 @@ int db_connect(struct db *db, struct err *e)
 	db->broken = false;
 	db->begin_pending = false;
 	db->commit_unread = false;
+	db->pipe_open = false;
+	db->sync_unread = false;
 	db->conn = PQconnectdb(db->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		char msg[256];
@@ -134,6 +161,19 @@ static int db_command(struct db *db, const char *sql, struct err *e)
 		rc = db_result_error(db, r, sql, e);
 	PQclear(r);
 	return rc;
+}
+
+/* Ends an implicit (read-only) pipeline transaction: its Sync is sent, its result read later. */
+static int db_pipe_end(struct db *db, struct err *e)
+{
+	if (db->sync_unread)
+		return 0;
+	if (PQpipelineSync(db->conn) != 1) {
+		db_mark_broken(db);
+		return 0; /* read-only: nothing was lost */
+	}
+	db->sync_unread = true;
+	return 0;
 }
 
 STMT(db_context_set, "SELECT set_config('app.tenant_id', $1, true),"
@@ -205,6 +245,8 @@ int db_commit(struct db *db, struct err *e)
 		db->begin_pending = false;
 		return 0;
 	}
+	if (db->pipe_open)
+		return db_pipe_end(db, e);
 	if (db->begin_readonly && !db->broken) {
 		if (PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1) {
 			db->commit_unread = true;
@@ -228,6 +270,13 @@ void db_rollback(struct db *db)
 	}
 	if (db->conn == NULL || db->broken)
 		return;
+	if (db->pipe_open) {
+		struct err ignored_end;
+
+		db->in_tx = false;
+		db_pipe_end(db, &ignored_end);
+		return;
+	}
 	db_drain(db);
 	if (!db->in_tx && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		return;
@@ -261,37 +310,19 @@ static int db_prepare(struct db *db, struct stmt *s, struct err *e)
 }
 
 /*
- * Sends BEGIN, the context, the check and the statement (s may be NULL) in
- * one pipeline and returns the statement's result (NULL when s is NULL);
- * the first failure fills e.
+ * Reads the results of `expect` statements sent in pipeline mode (each
+ * followed by its NULL), up to and including the Sync when `sync` is set.
+ * The check's result (number check_at, 0: none) goes to check->fn; the last
+ * statement's result is returned when want_last.  The first failure fills e.
  */
-static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const char *const *params,
-                                   struct err *e)
+static PGresult *db_pipe_read(struct db *db, int expect, bool sync, int check_at,
+                              const struct db_check *check, bool want_last, const char *what,
+                              struct err *e, int *failed)
 {
-	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
-	const struct db_check *check = db->begin_check;
 	PGresult *r, *out = NULL;
-	int expect = 1 + db->begin_has_ctx + (check != NULL) + (s != NULL), got = 0, failed = 0;
-	int check_at = 1 + db->begin_has_ctx + 1;
+	int got = 0;
 
-	db->begin_pending = false;
-	db->begin_check = NULL;
-	if ((s != NULL && db_prepare(db, s, e) != 0) ||
-	    (check != NULL && db_prepare(db, check->stmt, e) != 0) ||
-	    (db->begin_has_ctx && db_prepare(db, &db_context_set, e) != 0))
-		return NULL;
-	if (PQenterPipelineMode(db->conn) != 1)
-		goto lost;
-	if (PQsendQueryParams(db->conn, db->begin_readonly ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
-	                      NULL, NULL, NULL, 0) != 1 ||
-	    (db->begin_has_ctx &&
-	     PQsendQueryPrepared(db->conn, db_context_set.name, 3, ctx, NULL, NULL, 0) != 1) ||
-	    (check != NULL && PQsendQueryPrepared(db->conn, check->stmt->name, check->n,
-	                                          check->params, NULL, NULL, 0) != 1) ||
-	    (s != NULL && PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1) ||
-	    PQpipelineSync(db->conn) != 1)
-		goto lost;
-	while (got <= expect) {
+	while (sync ? got <= expect : got < expect) {
 		r = PQgetResult(db->conn);
 		if (r == NULL) {
 			if (PQstatus(db->conn) != CONNECTION_OK)
@@ -305,10 +336,10 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 		case PGRES_COMMAND_OK:
 		case PGRES_TUPLES_OK:
 			got++;
-			if (got == check_at && check != NULL && !failed) {
+			if (got == check_at && !*failed) {
 				if (check->fn(check->arg, r, e) != 0)
-					failed = 1;
-			} else if (got == expect && s != NULL && !failed) {
+					*failed = 1;
+			} else if (got == expect && want_last && !*failed) {
 				out = r;
 				r = NULL;
 			}
@@ -318,25 +349,102 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 			break;
 		default:
 			got++;
-			if (!failed)
-				db_result_error(db, r, s != NULL ? s->name : "BEGIN", e);
-			failed = 1;
+			if (!*failed)
+				db_result_error(db, r, what, e);
+			*failed = 1;
 			break;
 		}
 		PQclear(r);
 	}
-	if (PQexitPipelineMode(db->conn) != 1)
+	/* The NULL that ends the last statement's results, when no Sync follows. */
+	if (!sync && (r = PQgetResult(db->conn)) != NULL)
+		PQclear(r);
+	return out;
+lost:
+	PQclear(out);
+	*failed = 1;
+	db_result_error(db, NULL, what, e);
+	return NULL;
+}
+
+/*
+ * Sends BEGIN, the context, the check and the statement (s may be NULL) in
+ * one pipeline and returns the statement's result (NULL when s is NULL);
+ * the first failure fills e.  With an implicit check there is no BEGIN and
+ * no Sync: the pipeline stays open as the transaction (db->pipe_open).
+ */
+static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const char *const *params,
+                                   struct err *e)
+{
+	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
+	const struct db_check *check = db->begin_check;
+	bool implicit = check != NULL && check->implicit;
+	int expect = !implicit + db->begin_has_ctx + (check != NULL) + (s != NULL);
+	int check_at = check != NULL ? !implicit + db->begin_has_ctx + 1 : 0, failed = 0;
+	const char *what = s != NULL ? s->name : "BEGIN";
+	PGresult *out;
+
+	db->begin_pending = false;
+	db->begin_check = NULL;
+	if ((s != NULL && db_prepare(db, s, e) != 0) ||
+	    (check != NULL && db_prepare(db, check->stmt, e) != 0) ||
+	    (db->begin_has_ctx && db_prepare(db, &db_context_set, e) != 0))
+		return NULL;
+	if (PQenterPipelineMode(db->conn) != 1)
+		goto lost;
+	if ((!implicit &&
+	     PQsendQueryParams(db->conn, db->begin_readonly ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
+	                       NULL, NULL, NULL, 0) != 1) ||
+	    (db->begin_has_ctx &&
+	     PQsendQueryPrepared(db->conn, db_context_set.name, 3, ctx, NULL, NULL, 0) != 1) ||
+	    (check != NULL && PQsendQueryPrepared(db->conn, check->stmt->name, check->n,
+	                                          check->params, NULL, NULL, 0) != 1) ||
+	    (s != NULL && PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1))
+		goto lost;
+	if (implicit ? (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
+	             : PQpipelineSync(db->conn) != 1)
+		goto lost;
+	out = db_pipe_read(db, expect, !implicit, check_at, check, s != NULL, what, e, &failed);
+	if (db->broken)
+		return NULL;
+	if (implicit)
+		db->pipe_open = true;
+	else if (PQexitPipelineMode(db->conn) != 1)
 		goto lost;
 	if (failed) {
 		PQclear(out);
 		return NULL;
 	}
-	if (s == NULL)
-		return NULL;
 	return out;
 lost:
-	PQclear(out);
-	db_result_error(db, NULL, s != NULL ? s->name : "BEGIN", e);
+	db_result_error(db, NULL, what, e);
+	return NULL;
+}
+
+/* A further statement of an implicit pipeline transaction. */
+static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const char *const *params,
+                                 struct err *e)
+{
+	int expect = 1, failed = 0;
+	PGresult *out;
+
+	if (s->prepared_gen != db->generation) {
+		if (PQsendPrepare(db->conn, s->name, s->sql, 0, NULL) != 1)
+			goto lost;
+		expect++;
+		s->prepared_gen = db->generation;
+	}
+	if (PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1 ||
+	    PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
+		goto lost;
+	out = db_pipe_read(db, expect, false, 0, NULL, true, s->name, e, &failed);
+	if (failed) {
+		PQclear(out);
+		return NULL;
+	}
+	return out;
+lost:
+	db_result_error(db, NULL, s->name, e);
 	return NULL;
 }
 
@@ -368,8 +476,9 @@ PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const c
 			return NULL;
 	}
 	db_drain(db);
-	if (db->begin_pending) {
-		r = db_exec_pipelined(db, s, n, params, e);
+	if (db->pipe_open || db->begin_pending) {
+		r = db->pipe_open ? db_exec_in_pipe(db, s, n, params, e)
+		                  : db_exec_pipelined(db, s, n, params, e);
 		if (r != NULL && a != NULL)
 			arena_on_reset(a, db_pqclear, r);
 		return r;

@@ -60,6 +60,9 @@ struct db {
 	const struct db_check *begin_check; /* NULL: none, or already answered */
 	/* A read-only COMMIT sent without waiting; its result is read before the next command. */
 	bool commit_unread;
+	/* In an implicit pipeline transaction (struct db_check.implicit), and its Sync sent. */
+	bool pipe_open;
+	bool sync_unread;
 	char last_constraint[64];
 	char last_sqlstate[6];
 };
@@ -85,6 +88,13 @@ struct db_check {
 	const char *params[3];
 	int (*fn)(void *arg, PGresult *r, struct err *e);
 	void *arg;
+	/*
+	 * The check sets the context and read-only mode itself, so a read-only
+	 * transaction needs no BEGIN: the statements run in the pipeline's
+	 * implicit transaction, which its Sync (sent at commit, not waited for)
+	 * ends.  Only for read-only transactions: there is nothing to roll back.
+	 */
+	bool implicit;
 };
 
 void db_init(struct db *db, const char *conninfo);

@@ -277,7 +277,11 @@ int auth_begin(struct req *r, struct err *e)
 	switch (r->who.kind) {
 	case P_USER:
 		uid = arena_printf(r->arena, "%lld", r->who.user_id);
-		r->check = (struct db_check){&auth_user_load, 1, {uid}, user_checked, r};
+		r->check = (struct db_check){.stmt = &auth_user_load,
+		                             .n = 1,
+		                             .params = {uid},
+		                             .fn = user_checked,
+		                             .arg = r};
 		if (db_begin_checked(r->db, readonly, &ctx, &r->check, e) != 0)
 			return -1;
 		/* Handlers may need the role before their first statement: settle now. */
@@ -287,12 +291,17 @@ int auth_begin(struct req *r, struct err *e)
 		}
 		return 0;
 	case P_API_KEY:
-		/* Read-write BEGIN: the look-up stamps last_used, then turns read-only. */
-		r->check = (struct db_check){&auth_key_begin,
-		                             2,
-		                             {r->who.key_hash, readonly ? "true" : "false"},
-		                             key_checked,
-		                             r};
+		/*
+		 * The look-up stamps last_used, then sets the context and, for a
+		 * read-only route, read-only mode: such a route needs no BEGIN.
+		 */
+		r->check =
+		        (struct db_check){.stmt = &auth_key_begin,
+		                          .n = 2,
+		                          .params = {r->who.key_hash, readonly ? "true" : "false"},
+		                          .fn = key_checked,
+		                          .arg = r,
+		                          .implicit = readonly};
 		return db_begin_checked(r->db, false, NULL, &r->check, e);
 	case P_NONE:
 	default:
