@@ -3,6 +3,7 @@
 exist) and in PostgreSQL (the application role, in tenant B's context, reads none of A's rows
 from any tenant table, with or without a WHERE clause, and nothing at all without a context)."""
 
+import hashlib
 import json
 import os
 import re
@@ -351,6 +352,54 @@ class Sql(LevyTestCase):
                         checked.append(table)
         self.assertIn("tenants", checked)
         self.assertGreaterEqual(len(set(checked)), 3, checked)
+
+
+class KeyBegin(LevyTestCase):
+    """levy_auth_api_key_begin(): the look-up that opens an API request's transaction."""
+
+    def run_sql(self, sql):
+        return lt.psql_rows(APP, "BEGIN;\n" + sql + "\nROLLBACK;\n")
+
+    def key_hash(self, key):
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def test_sets_context_of_its_own_tenant_and_mode(self):
+        t = lt.new_tenant()
+        for key, mode in ((t.sk_test, "false"), (t.sk_live, "true")):
+            with self.subTest(mode=mode):
+                rows = self.run_sql(
+                    "SELECT tenant_id FROM levy_auth_api_key_begin('%s', false);\n"
+                    "SELECT current_setting('app.tenant_id'), current_setting('app.livemode'),"
+                    " current_setting('transaction_read_only');\n"
+                    "SELECT count(*) FROM tenant_users;" % self.key_hash(key))
+                self.assertEqual(rows[0], [str(t.id)])
+                self.assertEqual(rows[1], [str(t.id), mode, "off"])
+                self.assertEqual(rows[2], ["1"])
+
+    def test_read_only_mode(self):
+        t = lt.new_tenant()
+        p = lt.psql(APP, "BEGIN;\nSELECT tenant_id FROM levy_auth_api_key_begin('%s', true);\n"
+                         "UPDATE tenant_users SET first_name = 'x';\nROLLBACK;\n"
+                    % self.key_hash(t.sk_test), check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("read-only transaction", p.stderr)
+
+    def test_unknown_and_suspended_keys_set_no_context(self):
+        t = lt.new_tenant()
+        rows = self.run_sql(
+            "SELECT count(*) FROM levy_auth_api_key_begin('%s', false);\n"
+            "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
+            "SELECT count(*) FROM tenant_users;" % self.key_hash(lt.mistype(t.sk_test)))
+        self.assertEqual(rows, [["0"], ["ctx="], ["0"]])
+        lt.levy_cli("tenant", "suspend", str(t.id))
+        try:
+            rows = self.run_sql(
+                "SELECT tenant_status FROM levy_auth_api_key_begin('%s', false);\n"
+                "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
+                "SELECT count(*) FROM tenant_users;" % self.key_hash(t.sk_test))
+            self.assertEqual(rows, [["suspended"], ["ctx="], ["0"]])
+        finally:
+            lt.levy_cli("tenant", "unsuspend", str(t.id))
 
 
 if __name__ == "__main__":
