@@ -30,15 +30,15 @@ BEGIN
 		 WHERE id IN (SELECT l.id FROM public.api_keys l WHERE l.id = k.id
 				FOR UPDATE SKIP LOCKED);
 	END IF;
-	IF k.status = 'active' THEN
-		PERFORM set_config('app.tenant_id', k.tenant_id::text, true),
-			set_config('app.livemode', k.livemode::text, true),
-			set_config('app.user_id', '', true);
-	END IF;
-	-- A read-only route becomes read-only once the key is stamped.
-	IF p_readonly THEN
-		PERFORM set_config('transaction_read_only', 'on', true);
-	END IF;
+	-- One statement sets the context (only for an active tenant) and, for a
+	-- read-only route, read-only mode, now that the key is stamped.
+	PERFORM set_config('app.tenant_id', CASE WHEN k.status = 'active'
+						 THEN k.tenant_id::text ELSE '' END, true),
+		set_config('app.livemode', CASE WHEN k.status = 'active'
+						THEN k.livemode::text ELSE '' END, true),
+		set_config('app.user_id', '', true),
+		set_config('transaction_read_only', CASE WHEN p_readonly THEN 'on'
+			   ELSE current_setting('transaction_read_only') END, true);
 	key_id := k.id;
 	tenant_id := k.tenant_id;
 	secret := k.secret;
