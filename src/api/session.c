@@ -13,6 +13,7 @@
 
 #include "api/render.h"
 #include "api/session.h"
+#include "core/str.h"
 #include "crypto/jwt.h"
 #include "crypto/password.h"
 #include "db/apikey.h"
@@ -92,9 +93,7 @@ int session_login(struct req *r, struct reply *out, struct err *e)
 	    param_req_str(&r->in, "password", PASSWORD_MAX_LEN, &password, e) != 0)
 		return -1;
 	lower = arena_strdup(r->arena, email);
-	for (char *p = lower; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	str_lower_ascii(lower);
 
 	if (db_login_failures(r->db, r->arena, lower, &failures, e) != 0)
 		return -1;

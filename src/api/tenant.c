@@ -24,14 +24,12 @@
 #define EMAIL_MAX_LEN 254
 #define URL_MAX_LEN 2048
 
-/* Lowercases an email in place (ASCII; the address was validated first). */
+/* A lowercased copy of an email (ASCII; the address was validated first). */
 static char *email_normalize(struct req *r, const char *email)
 {
 	char *s = arena_strdup(r->arena, email);
 
-	for (char *p = s; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	str_lower_ascii(s);
 	return s;
 }
 

@@ -15,6 +15,7 @@
 #include "api/role.h"
 #include "api/user.h"
 #include "api/validate.h"
+#include "core/str.h"
 #include "crypto/password.h"
 #include "db/user.h"
 #include "http/auth.h"
@@ -44,9 +45,7 @@ static char *lowercase(struct req *r, const char *s)
 {
 	char *p = arena_strdup(r->arena, s);
 
-	for (char *q = p; *q != '\0'; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
+	str_lower_ascii(p);
 	return p;
 }
 

@@ -89,3 +89,10 @@ bool str_ieq(const char *a, const char *b)
 	}
 	return *a == *b;
 }
+
+void str_lower_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}

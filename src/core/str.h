@@ -14,6 +14,8 @@ bool str_utf8_valid(const char *s, size_t n);
 bool str_has_prefix(const char *s, const char *prefix);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void str_hex(const unsigned char *in, size_t n, char *out);
+/* Lowercases ASCII letters in place (emails are stored lowercased). */
+void str_lower_ascii(char *s);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
 
