@@ -187,6 +187,7 @@ int tenant_me_get(struct req *r, struct reply *out, struct err *e)
 {
 	struct tenant_row t;
 
+	db_final(r->db);
 	if (db_tenant_get(r->db, r->arena, &t, e) != 0)
 		return -1;
 	return reply_json(r, out, 200, render_tenant_profile(&t, r->who.livemode));

@@ -220,6 +220,7 @@ int db_begin_checked(struct db *db, bool readonly, const struct db_ctx *ctx,
 	if (db_connect(db, e) != 0)
 		return -1;
 	db->begin_check = check;
+	db->final_next = false;
 	db->in_tx = true;
 	db->begin_pending = true;
 	db->begin_readonly = readonly;
@@ -379,6 +380,8 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
 	const struct db_check *check = db->begin_check;
 	bool implicit = check != NULL && check->implicit;
+	/* The transaction's last statement carries its Sync: no second message, no wait later. */
+	bool final = implicit && db->final_next && s != NULL;
 	int expect = !implicit + db->begin_has_ctx + (check != NULL) + (s != NULL);
 	int check_at = check != NULL ? !implicit + db->begin_has_ctx + 1 : 0, failed = 0;
 	const char *what = s != NULL ? s->name : "BEGIN";
@@ -401,16 +404,22 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	                                          check->params, NULL, NULL, 0) != 1) ||
 	    (s != NULL && PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1))
 		goto lost;
-	if (implicit ? (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
-	             : PQpipelineSync(db->conn) != 1)
+	if (implicit && !final ? (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
+	                       : PQpipelineSync(db->conn) != 1)
 		goto lost;
-	out = db_pipe_read(db, expect, !implicit, check_at, check, s != NULL, what, e, &failed);
+	out = db_pipe_read(db, expect, !implicit || final, check_at, check, s != NULL, what, e,
+	                   &failed);
 	if (db->broken)
 		return NULL;
-	if (implicit)
+	if (implicit && !final)
 		db->pipe_open = true;
 	else if (PQexitPipelineMode(db->conn) != 1)
 		goto lost;
+	if (final) {
+		/* Committed by its Sync: a later statement would run without context. */
+		db->final_next = false;
+		db->in_tx = false;
+	}
 	if (failed) {
 		PQclear(out);
 		return NULL;
@@ -421,10 +430,11 @@ lost:
 	return NULL;
 }
 
-/* A further statement of an implicit pipeline transaction. */
+/* A further statement of an implicit pipeline transaction (the last one, after db_final()). */
 static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const char *const *params,
                                  struct err *e)
 {
+	bool final = db->final_next;
 	int expect = 1, failed = 0;
 	PGresult *out;
 
@@ -435,9 +445,19 @@ static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const cha
 		s->prepared_gen = db->generation;
 	}
 	if (PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1 ||
-	    PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
+	    (final ? PQpipelineSync(db->conn) != 1
+	           : (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)))
 		goto lost;
-	out = db_pipe_read(db, expect, false, 0, NULL, true, s->name, e, &failed);
+	out = db_pipe_read(db, expect, final, 0, NULL, true, s->name, e, &failed);
+	if (db->broken)
+		return NULL;
+	if (final) {
+		db->final_next = false;
+		db->pipe_open = false;
+		db->in_tx = false;
+		if (PQexitPipelineMode(db->conn) != 1)
+			goto lost;
+	}
 	if (failed) {
 		PQclear(out);
 		return NULL;
@@ -446,6 +466,11 @@ static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const cha
 lost:
 	db_result_error(db, NULL, s->name, e);
 	return NULL;
+}
+
+void db_final(struct db *db)
+{
+	db->final_next = true;
 }
 
 int db_settle(struct db *db, struct err *e)

@@ -63,6 +63,7 @@ struct db {
 	/* In an implicit pipeline transaction (struct db_check.implicit), and its Sync sent. */
 	bool pipe_open;
 	bool sync_unread;
+	bool final_next; /* db_final(): the next statement ends the implicit transaction */
 	char last_constraint[64];
 	char last_sqlstate[6];
 };
@@ -112,6 +113,13 @@ int db_begin_checked(struct db *db, bool readonly, const struct db_ctx *ctx,
  * who is calling.
  */
 int db_settle(struct db *db, struct err *e);
+/*
+ * Declares the next statement the transaction's last.  In an implicit
+ * (read-only) pipeline transaction it then carries the Sync that ends the
+ * transaction, saving a message and a wait; a statement after it would run
+ * with no context, so RLS shows it nothing.  Elsewhere it changes nothing.
+ */
+void db_final(struct db *db);
 /* Sets the context again inside the open transaction (register creates its tenant). */
 int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e);
 int db_commit(struct db *db, struct err *e);
