@@ -114,6 +114,50 @@ int db_connect(struct db *db, struct err *e)
 	return 0;
 }
 
+/*
+ * Constraint -> the param a client sent that it refused (PostgREST's idea).
+ * Checks of values levy makes itself (slugs, secrets, hashes, ids) are not
+ * here: a violation of one is a bug, answered 500.
+ */
+static const struct {
+	const char *constraint;
+	const char *param;
+	const char *message;
+} db_constraint_params[] = {
+        {"tenant_users_email_key", "email", "A user with this email address already exists."},
+        {"tenants_company_name_check", "company_name", "Invalid company_name."},
+        {"tenants_email_check", "email", "Invalid email."},
+        {"tenants_domain_check", "domain", "Invalid domain."},
+        {"tenants_logo_url_check", "branding[logo_url]", "Invalid branding[logo_url]."},
+        {"tenants_primary_color_check", "branding[primary_color]",
+         "Invalid branding[primary_color]."},
+        {"tenants_webhook_url_check", "webhook_url", "Invalid webhook_url."},
+        {"tenants_platform_fee_bp_check", "platform_fee_percentage",
+         "Invalid platform_fee_percentage: must be between 0 and 100."},
+        {"tenant_users_email_check", "email", "Invalid email."},
+        {"tenant_users_role_check", "role", "Invalid role."},
+        {"tenant_users_first_name_check", "first_name", "Invalid first_name."},
+        {"tenant_users_last_name_check", "last_name", "Invalid last_name."},
+        {"webhook_endpoints_url_check", "webhook_url", "Invalid webhook_url."},
+};
+
+/* A constraint violation: 400 naming the param, or 500 when levy made the value. */
+static void db_constraint_error(struct db *db, const char *what, const char *msg, struct err *e)
+{
+	for (size_t i = 0; i < sizeof(db_constraint_params) / sizeof(db_constraint_params[0]);
+	     i++) {
+		if (strcmp(db->last_constraint, db_constraint_params[i].constraint) == 0) {
+			err_set(e, 400, E_INVALID_REQUEST, "parameter_invalid",
+			        db_constraint_params[i].param, "%s",
+			        db_constraint_params[i].message);
+			err_detail(e, "%s: %s", what, msg);
+			return;
+		}
+	}
+	err_internal(e, "%s: constraint %s refused a value levy made: %s", what,
+	             db->last_constraint, msg);
+}
+
 /* Fills e from a failed result; returns -1. */
 static int db_result_error(struct db *db, PGresult *r, const char *what, struct err *e)
 {
@@ -135,8 +179,9 @@ static int db_result_error(struct db *db, PGresult *r, const char *what, struct 
 	} else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	           strcmp(state, "57014") == 0) {
 		db_unavailable(e, what, msg);
-	} else if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0 ||
-	           strcmp(state, "23514") == 0 || strncmp(state, "22", 2) == 0) {
+	} else if (strcmp(state, "23505") == 0 || strcmp(state, "23514") == 0) {
+		db_constraint_error(db, what, msg, e);
+	} else if (strcmp(state, "23503") == 0 || strncmp(state, "22", 2) == 0) {
 		err_set(e, 400, E_INVALID_REQUEST, "parameter_invalid", NULL,
 		        "The request conflicts with existing data or has an invalid value.");
 		err_detail(e, "%s: %s (constraint %s)", what, msg, db->last_constraint);

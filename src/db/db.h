@@ -20,8 +20,10 @@
  *   08xxx, 57P01-57P03, connection lost -> 503 api_error, Retry-After: 1, reconnect next time
  *   40001, 40P01 (serialization, deadlock) -> 503 api_error, Retry-After: 1
  *   57014 (statement timeout)           -> 503 api_error
- *   23505, 23503, 23514, 22xxx          -> 400 invalid_request_error (handlers refine these
- *                                           through db->last_constraint)
+ *   23505, 23514 (unique, check)        -> 400 parameter_invalid naming the param, from one
+ *                                           constraint -> param table in db.c; 500 for a
+ *                                           constraint on a value levy made itself
+ *   23503, 22xxx                        -> 400 invalid_request_error
  *   42501 (insufficient privilege)      -> 500, logged as a bug
  *   anything else                       -> 500
  */

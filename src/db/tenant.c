@@ -63,41 +63,6 @@ static void tenant_row_read(struct arena *a, PGresult *r, int i, struct tenant_r
 	out->updated = db_int(r, i, 14);
 }
 
-/*
- * db_exec() made a constraint violation a generic 400; name the param from
- * the constraint (PostgreSQL's default names, <table>_<column>_check).
- * Values levy makes itself (slug, secrets) failing a check are bugs.
- */
-static int tenant_refine(struct db *db, struct err *e)
-{
-	static const char *const columns[] = {"company_name",  "email",       "domain", "logo_url",
-	                                      "primary_color", "webhook_url", NULL};
-	char name[64];
-
-	if (strcmp(db->last_sqlstate, "23505") == 0 &&
-	    strcmp(db->last_constraint, "tenant_users_email_key") == 0)
-		return err_invalid(e, "email", "A user with this email address already exists.");
-	if (strcmp(db->last_sqlstate, "23514") != 0)
-		return -1;
-	for (int i = 0; columns[i] != NULL; i++) {
-		snprintf(name, sizeof(name), "tenants_%s_check", columns[i]);
-		if (strcmp(db->last_constraint, name) == 0)
-			return err_invalid(e, columns[i], "Invalid %s.", columns[i]);
-	}
-	if (strcmp(db->last_constraint, "tenant_users_email_check") == 0)
-		return err_invalid(e, "email", "Invalid email.");
-	if (strcmp(db->last_constraint, "tenant_users_first_name_check") == 0)
-		return err_invalid(e, "first_name", "Invalid first_name.");
-	if (strcmp(db->last_constraint, "tenant_users_last_name_check") == 0)
-		return err_invalid(e, "last_name", "Invalid last_name.");
-	if (strcmp(db->last_constraint, "webhook_endpoints_url_check") == 0)
-		return err_invalid(e, "webhook_url", "Invalid webhook_url.");
-	if (strcmp(db->last_constraint, "tenants_platform_fee_bp_check") == 0)
-		return err_invalid(e, "platform_fee_percentage",
-		                   "Invalid platform_fee_percentage: must be between 0 and 100.");
-	return err_internal(e, "constraint %s refused a value levy made", db->last_constraint);
-}
-
 static int tenant_missing(struct err *e, long long id)
 {
 	if (id > 0)
@@ -208,7 +173,7 @@ static int tenant_endpoints_sync(struct db *db, struct arena *a, long long tenan
 			r = db_exec(db, a, &tenant_endpoint_upsert, 3, params, e);
 		}
 		if (r == NULL)
-			return tenant_refine(db, e);
+			return -1;
 	}
 	return tenant_set_livemode(db, a, saved != NULL ? saved : "", e);
 }
@@ -277,7 +242,7 @@ static int tenant_insert(struct db *db, struct arena *a, const struct tenant_new
 			continue;
 		r = db_exec(db, a, &tenant_insert_row, 8, params, e);
 		if (r == NULL)
-			return tenant_refine(db, e);
+			return -1;
 		if (PQntuples(r) == 1)
 			return 0;
 	}
@@ -313,7 +278,7 @@ int db_tenant_register(struct db *db, struct arena *a, const struct tenant_new *
 	                                  in->last_name},
 	            e);
 	if (r == NULL)
-		return tenant_refine(db, e);
+		return -1;
 	ctx.user_id = db_int(r, 0, 0);
 
 	for (int i = 0; i < 4; i++)
@@ -357,7 +322,7 @@ int db_tenant_update(struct db *db, struct arena *a, const struct tenant_patch *
 	PGresult *r = db_exec(db, a, &tenant_update, 5, params, e);
 
 	if (r == NULL)
-		return tenant_refine(db, e);
+		return -1;
 	if (PQntuples(r) != 1)
 		return tenant_missing(e, 0);
 	if (p->webhook_url != NULL &&
@@ -416,7 +381,7 @@ int db_tenant_set_fee(struct db *db, struct arena *a, long long id, int fee_bp, 
 	snprintf(fee, sizeof(fee), "%d", fee_bp);
 	r = db_exec(db, a, &tenant_set_fee, 2, (const char *const[]){sid, fee}, e);
 	if (r == NULL)
-		return tenant_refine(db, e);
+		return -1;
 	if (PQntuples(r) != 1)
 		return tenant_missing(e, id);
 	return 0;

@@ -36,33 +36,6 @@ static int user_missing(struct err *e, long long id)
 	               id);
 }
 
-/*
- * db_exec() made a constraint violation a generic 400; name the param.
- * Column checks keep PostgreSQL's names, tenant_users_<column>_check.
- */
-static int user_refine(struct db *db, struct err *e)
-{
-	static const char *const columns[] = {"email",      "password_hash", "role",
-	                                      "first_name", "last_name",     NULL};
-	char name[64];
-
-	if (strcmp(db->last_sqlstate, "23505") == 0 &&
-	    strcmp(db->last_constraint, "tenant_users_email_key") == 0)
-		return err_invalid(e, "email", "A user with this email address already exists.");
-	if (strcmp(db->last_sqlstate, "23514") != 0)
-		return -1;
-	for (int i = 0; columns[i] != NULL; i++) {
-		snprintf(name, sizeof(name), "tenant_users_%s_check", columns[i]);
-		if (strcmp(db->last_constraint, name) == 0) {
-			/* The hash is ours, not the client's: a bad one is a bug. */
-			if (strcmp(columns[i], "password_hash") == 0)
-				return err_internal(e, "password hash refused by %s", name);
-			return err_invalid(e, columns[i], "Invalid %s.", columns[i]);
-		}
-	}
-	return -1;
-}
-
 int db_user_login_lookup(struct db *db, struct arena *a, const char *email, struct login_row *out,
                          bool *found, struct err *e)
 {
@@ -187,7 +160,7 @@ int db_user_create(struct db *db, struct arena *a, const char *email, const char
 	PGresult *r = db_exec(db, a, &user_create, 5, params, e);
 
 	if (r == NULL)
-		return user_refine(db, e);
+		return -1;
 	if (PQntuples(r) != 1)
 		return err_internal(e, "tenant_users insert returned %d rows", PQntuples(r));
 	user_row_read(a, r, 0, out);
@@ -228,7 +201,7 @@ int db_user_update(struct db *db, struct arena *a, long long id, const struct us
 	params[6] = p->is_active < 0 ? NULL : (p->is_active ? "true" : "false");
 	r = db_exec(db, a, &user_update, 7, params, e);
 	if (r == NULL)
-		return user_refine(db, e);
+		return -1;
 	if (PQntuples(r) != 1)
 		return user_missing(e, id);
 	user_row_read(a, r, 0, out);
@@ -277,7 +250,7 @@ int db_user_set_password(struct db *db, struct arena *a, const char *email,
 	PGresult *r = db_exec(db, a, &user_set_password, 2, params, e);
 
 	if (r == NULL)
-		return user_refine(db, e);
+		return -1;
 	if (PQntuples(r) != 1)
 		return err_set(e, 404, E_INVALID_REQUEST, "resource_missing", "email",
 		               "No such user: '%s'.", email);
