@@ -5,9 +5,11 @@
 -- of an active tenant.  The context it sets is exactly what levy_app could
 -- set itself, narrowed to the key's own tenant and mode.
 
-CREATE FUNCTION levy_auth_api_key_begin(p_hash text, p_readonly boolean)
-	RETURNS TABLE (key_id bigint, tenant_id bigint, secret boolean, livemode boolean,
-		       company_name text, slug text, tenant_status text)
+-- One row always (not a set, which would cost a tuplestore per call): all
+-- NULL for an unknown, revoked or expired key.
+CREATE FUNCTION levy_auth_api_key_begin(p_hash text, p_readonly boolean,
+	OUT key_id bigint, OUT tenant_id bigint, OUT secret boolean, OUT livemode boolean,
+	OUT company_name text, OUT slug text, OUT tenant_status text)
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, public
 AS $$
@@ -46,7 +48,6 @@ BEGIN
 	company_name := k.company_name;
 	slug := k.slug;
 	tenant_status := k.status;
-	RETURN NEXT;
 END
 $$;
 

@@ -252,7 +252,7 @@ static int key_checked(void *arg, PGresult *res, struct err *e)
 {
 	struct req *r = arg;
 	struct apikey_auth a;
-	bool found = PQntuples(res) == 1;
+	bool found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
 
 	if (found) {
 		a.key_id = db_int(res, 0, 0);

@@ -387,7 +387,7 @@ class KeyBegin(LevyTestCase):
     def test_unknown_and_suspended_keys_set_no_context(self):
         t = lt.new_tenant()
         rows = self.run_sql(
-            "SELECT count(*) FROM levy_auth_api_key_begin('%s', false);\n"
+            "SELECT count(key_id) FROM levy_auth_api_key_begin('%s', false);\n"
             "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
             "SELECT count(*) FROM tenant_users;" % self.key_hash(lt.mistype(t.sk_test)))
         self.assertEqual(rows, [["0"], ["ctx="], ["0"]])
