@@ -354,6 +354,32 @@ class Server(LevyTestCase):
             self.assertError(lt.get(VERIFY), 401, "authentication_error")
         self.assertFalse(alive(victim))
 
+    def test_kill9_worker_while_requests_flow(self):
+        # The drill as it reads: SIGKILL lands while the burst runs.  The
+        # request the worker held (at most one per worker killed) ends as nginx's
+        # JSON 502; every other request answers, and the pool is whole again.
+        before = proc_children(self.master)
+        b = Burst(8, 60)
+        b.start()
+        self.assertTrue(b.wait_done(80), "the burst stalled")
+        victim = before[-1]
+        os.kill(victim, signal.SIGKILL)
+        self.assertTrue(b.join(), "the burst did not finish")
+        self.assertEqual(len(b.results), b.total)
+        failures = b.failures()
+        self.assertLessEqual(len(failures), 1, failures)
+        for f in failures:
+            self.assertEqual(f, (502, "api_error"), "a lost request is nginx's JSON 502")
+
+        def replaced():
+            now = proc_children(self.master)
+            return len(now) == self.n and victim not in now
+
+        self.assertTrue(wait_for(replaced, 10), "not replaced: %r -> %r"
+                        % (before, proc_children(self.master)))
+        for _ in range(3 * self.n):
+            self.assertError(lt.get(VERIFY), 401, "authentication_error")
+
     def test_sighup_during_burst(self):
         before = proc_children(self.master)
         b = Burst(8, 50)
