@@ -5,7 +5,8 @@
  * of levy's: pre-forked workers in an FCGX_Accept_r loop, each with one
  * libpq connection and one prepared statement, hashing the key and making
  * the same single indexed look-up (levy_auth_api_key) levy makes, then
- * writing a small JSON answer.  No routing, no parsing beyond the header,
+ * writing a small JSON answer, and closing the connection as promptly as
+ * levy does.  No routing, no parsing beyond the header,
  * no arena, no logging: whatever levy spends above this is its overhead.
  *
  * usage: floor-fcgi -s SOCKET -d CONNINFO [-w WORKERS] [-p PIDFILE]
@@ -216,7 +217,16 @@ static void floor_worker(int fd, const char *conninfo)
 	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		_exit(1);
 	while (FCGX_Accept_r(&req) >= 0) {
+		char buf[4096];
+
 		floor_answer(&req, &conn, conninfo);
+		/* Close as levy does (src/http/route.c): read the request to its end,
+		 * then close without libfcgi's wait for the web server to close first;
+		 * a floor that lingered would flatter levy. */
+		while (FCGX_GetStr(buf, sizeof(buf), req.in) > 0)
+			;
+		if (FCGX_HasSeenEOF(req.in) == EOF)
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	_exit(0);
