@@ -225,7 +225,7 @@ static void floor_worker(int fd, const char *conninfo)
 		 * a floor that lingered would flatter levy. */
 		while (FCGX_GetStr(buf, sizeof(buf), req.in) > 0)
 			;
-		if (FCGX_HasSeenEOF(req.in) == EOF)
+		if (FCGX_HasSeenEOF(req.in) == EOF && !req.keepConnection)
 			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}

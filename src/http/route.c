@@ -254,7 +254,8 @@ static void close_promptly(FCGX_Request *fcgx)
 	for (i = 0; i < 16; i++)
 		if (FCGX_GetStr(buf, sizeof(buf), fcgx->in) <= 0)
 			break;
-	if (i < 16 && FCGX_HasSeenEOF(fcgx->in) == EOF)
+	/* A connection nginx keeps open is not closed at all: leave it to libfcgi. */
+	if (i < 16 && FCGX_HasSeenEOF(fcgx->in) == EOF && !fcgx->keepConnection)
 		FCGX_Detach(fcgx);
 }
 

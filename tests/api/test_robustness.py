@@ -167,6 +167,21 @@ class Robust(LevyTestCase):
             with self.subTest(method=method, path=path):
                 self.bad(lt.call(method, path), 404)
 
+    def test_unread_bodies_never_cost_the_answer(self):
+        # A worker closes its connection as soon as it has read the request to
+        # its end; a body it never read (an unknown route answers before the
+        # body is looked at) must not turn that close into a reset that loses
+        # the answer, whether the body fits the worker's drain or not.
+        for size in (0, 100, 60 * 1024, 200 * 1024, 2 * 1024 * 1024):
+            with self.subTest(size=size):
+                for _ in range(5):
+                    st, h, data = lt.raw("POST", "/api/v1/no/such/route", b"x" * size,
+                                         {"Content-Type": "application/json"})
+                    self.assertEqual(st, 404, data[:200])
+                    obj = json.loads(data)
+                    self.assertEqual(obj["error"]["type"], "invalid_request_error")
+                self.assertTrue(lt.healthy())
+
     def test_wrong_methods(self):
         t = self.tenant()
         cases = [
