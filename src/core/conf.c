@@ -28,6 +28,7 @@
 #include <libconfig.h>
 
 #include "core/conf.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "crypto/jwt.h"
 
@@ -1020,43 +1021,6 @@ void conf_defaults(struct conf *c)
 	}
 }
 
-/* The whole file into a NUL-terminated buffer (malloc'd), or NULL with errbuf. */
-static char *conf_read_file(const char *path, size_t *lenp, char *errbuf, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL) {
-		conf_errf(errbuf, errlen, "%s: could not open: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(CONF_MAX_FILE + 1);
-	if (buf == NULL)
-		abort();
-	n = fread(buf, 1, CONF_MAX_FILE + 1, f);
-	if (ferror(f)) {
-		conf_errf(errbuf, errlen, "%s: could not read: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (n > CONF_MAX_FILE) {
-		conf_errf(errbuf, errlen, "%s: larger than %d bytes", path, CONF_MAX_FILE);
-		goto fail;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
-		conf_errf(errbuf, errlen, "%s: contains a NUL byte", path);
-		goto fail;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	*lenp = n;
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
 /*
  * c need not be initialised: it starts from conf_defaults(), so one that holds
  * an earlier configuration is conf_free()d first (SIGHUP loads into a fresh one).
@@ -1071,7 +1035,7 @@ int conf_load(const char *path, struct conf *c, char *errbuf, size_t errlen)
 
 	conf_defaults(c);
 	c->path = conf_strdup(path);
-	if ((text = conf_read_file(path, &x.len, errbuf, errlen)) == NULL)
+	if ((text = file_read(path, CONF_MAX_FILE, &x.len, errbuf, errlen)) == NULL)
 		return -1;
 	x.text = text;
 	/* libconfig would read any file named by @include; levy reads one file. */

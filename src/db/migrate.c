@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "db/migrate.h"
 
 #define MIGRATE_MAX_FILES 1000
@@ -133,50 +134,6 @@ static char **migrate_list(const char *dir, size_t *count, char *errbuf, size_t 
 	return names;
 }
 
-/* The whole file as a string; NULL with errbuf. */
-static char *migrate_read(const char *path, char *errbuf, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t len = 0, cap = 8192, got;
-
-	if (f == NULL) {
-		snprintf(errbuf, errlen, "could not open \"%s\": %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(cap);
-	if (buf == NULL)
-		abort();
-	while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += got;
-		if (len + 1 == cap) {
-			if (cap >= (size_t)MIGRATE_MAX_SIZE) {
-				snprintf(errbuf, errlen, "\"%s\" is larger than 16 MiB", path);
-				goto fail;
-			}
-			cap *= 2;
-			buf = realloc(buf, cap);
-			if (buf == NULL)
-				abort();
-		}
-	}
-	if (ferror(f)) {
-		snprintf(errbuf, errlen, "could not read \"%s\": %s", path, strerror(errno));
-		goto fail;
-	}
-	if (memchr(buf, '\0', len) != NULL) {
-		snprintf(errbuf, errlen, "\"%s\" contains a NUL byte", path);
-		goto fail;
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
 /* 1 when version is recorded, 0 when not, -1 with errbuf. */
 static int migrate_applied(PGconn *conn, const char *version, char *errbuf, size_t errlen)
 {
@@ -202,6 +159,7 @@ static int migrate_apply(PGconn *conn, const char *sqldir, const char *name, cha
 	const char *params[1] = {name};
 	char path[4096];
 	char *sql;
+	size_t sql_len;
 	PGresult *r;
 	int n;
 
@@ -217,7 +175,7 @@ static int migrate_apply(PGconn *conn, const char *sqldir, const char *name, cha
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return n < 0 ? -1 : 0;
 	}
-	sql = migrate_read(path, errbuf, errlen);
+	sql = file_read(path, MIGRATE_MAX_SIZE, &sql_len, errbuf, errlen);
 	if (sql == NULL) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return -1;
