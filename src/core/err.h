@@ -8,6 +8,7 @@
 #define LEVY_ERR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum err_type {
 	E_NONE = 0,
@@ -29,7 +30,14 @@ struct err {
 	char message[256]; /* to the client: a sentence with a period */
 	char detail[512];  /* log only: libpq text, context */
 	char sqlstate[6];
-	int retry_after; /* seconds, for 429 and 503; 0: no header */
+	int retry_after;          /* seconds, for 429 and 503; 0: no header */
+	const char *decline_code; /* card_error: Stripe's decline_code, a static string */
+	/*
+	 * The transaction's writes stand although the answer is an error: a
+	 * declined payment leaves its attempt, its invoice and subscription
+	 * states and their events behind, as in Stripe.
+	 */
+	bool keep_tx;
 	const char *file;
 	int line;
 };

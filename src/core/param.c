@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -55,15 +56,59 @@ static const char *param_show(struct json_object *v, char out[PARAM_SHOWN + 4])
 	return param_cut(s, strlen(s), PARAM_SHOWN, out);
 }
 
+/*
+ * The value at name, which is a key of the root or a path in Stripe's
+ * bracket notation ("card[number]", "items[0][price]"), so that nested
+ * params are read, and named in errors, as clients write them.  NULL when
+ * absent, null, or when the path crosses something of another shape.
+ */
+static struct json_object *param_lookup(struct json_object *root, const char *name)
+{
+	struct json_object *v = root;
+	const char *seg = name, *end;
+	char key[128];
+
+	while (v != NULL && *seg != '\0') {
+		size_t len;
+
+		end = seg == name ? strchr(seg, '[') : strchr(seg, ']');
+		if (end == NULL)
+			end = seg + strlen(seg);
+		len = (size_t)(end - seg);
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, seg, len);
+		key[len] = '\0';
+		if (json_object_is_type(v, json_type_object)) {
+			if (!json_object_object_get_ex(v, key, &v))
+				return NULL;
+		} else if (json_object_is_type(v, json_type_array) && len > 0 && len <= 4 &&
+		           strspn(key, "0123456789") == len) {
+			v = json_object_array_get_idx(v, (size_t)atoi(key));
+		} else {
+			return NULL;
+		}
+		if (*end == '\0')
+			break;
+		if (seg != name && *end == ']')
+			end++;
+		if (*end == '\0')
+			break;
+		if (*end != '[')
+			return NULL;
+		seg = end + 1;
+	}
+	return v;
+}
+
 /* 1 with *v set (never NULL), 0 when absent or null. */
 static int param_get(const struct params *p, const char *name, struct json_object **v)
 {
 	*v = NULL;
 	if (p->root == NULL || !json_object_is_type(p->root, json_type_object))
 		return 0;
-	if (!json_object_object_get_ex(p->root, name, v) || *v == NULL)
-		return 0;
-	return 1;
+	*v = param_lookup(p->root, name);
+	return *v != NULL ? 1 : 0;
 }
 
 static int param_empty(const char *name, struct err *e)
@@ -182,11 +227,12 @@ int param_bool(const struct params *p, const char *name, bool *out, struct err *
 	if (p->form && json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 
-		if (strcmp(s, "true") == 0) {
+		/* Python's SDK sends its booleans as str(True): "True", "False". */
+		if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0) {
 			*out = true;
 			return 1;
 		}
-		if (strcmp(s, "false") == 0) {
+		if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0) {
 			*out = false;
 			return 1;
 		}
@@ -241,11 +287,11 @@ int param_req_str(const struct params *p, const char *name, size_t maxlen, const
 	return 0;
 }
 
-int param_only(const struct params *p, const char *const *allowed, struct err *e)
+/* Refuses the first key of obj not in allowed, named as prefix[key] (or key). */
+static int param_only_keys(struct json_object *obj, const char *prefix, const char *const *allowed,
+                           struct err *e)
 {
-	if (p->root == NULL || !json_object_is_type(p->root, json_type_object))
-		return err_invalid(e, NULL, "Invalid request: the parameters must be an object.");
-	json_object_object_foreach(p->root, key, val)
+	json_object_object_foreach(obj, key, val)
 	{
 		bool known = false;
 
@@ -256,8 +302,13 @@ int param_only(const struct params *p, const char *const *allowed, struct err *e
 			/* The param field holds the name whole when it fits, the message the same.
 			 */
 			char shown[sizeof(e->param)];
+			char full[sizeof(e->param) + 8];
 
-			param_cut(key, strlen(key), sizeof(shown) - 4, shown);
+			if (prefix != NULL)
+				snprintf(full, sizeof(full), "%s[%s]", prefix, key);
+			else
+				snprintf(full, sizeof(full), "%s", key);
+			param_cut(full, strlen(full), sizeof(shown) - 4, shown);
 			return err_set(e, 400, E_INVALID_REQUEST, "parameter_unknown", shown,
 			               "Received unknown parameter: %s", shown);
 		}
@@ -265,9 +316,40 @@ int param_only(const struct params *p, const char *const *allowed, struct err *e
 	return 0;
 }
 
+int param_only(const struct params *p, const char *const *allowed, struct err *e)
+{
+	if (p->root == NULL || !json_object_is_type(p->root, json_type_object))
+		return err_invalid(e, NULL, "Invalid request: the parameters must be an object.");
+	return param_only_keys(p->root, NULL, allowed, e);
+}
+
+int param_only_in(const struct params *p, const char *name, const char *const *allowed,
+                  struct err *e)
+{
+	struct json_object *v;
+
+	if (param_get(p, name, &v) == 0)
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return err_invalid(e, name, "Invalid object: %s.", name);
+	return param_only_keys(v, name, allowed, e);
+}
+
 bool param_has(const struct params *p, const char *name)
 {
 	if (p->root == NULL || !json_object_is_type(p->root, json_type_object))
 		return false;
+	if (strchr(name, '[') != NULL) {
+		struct json_object *v;
+
+		return param_get(p, name, &v) == 1;
+	}
 	return json_object_object_get_ex(p->root, name, NULL);
+}
+
+struct json_object *param_value(const struct params *p, const char *name)
+{
+	struct json_object *v;
+
+	return param_get(p, name, &v) == 1 ? v : NULL;
 }

@@ -9,6 +9,8 @@
  *   out of [min, max]          -> parameter_invalid_integer
  *   "" where not allowed       -> parameter_invalid_empty
  *   over maxlen bytes          -> parameter_invalid
+ * A name is a key of the root, or a path in Stripe's bracket notation
+ * ("card[number]", "items[0][price]") that is looked up and named as such.
  * Each getter returns 1 when the param is present and valid (*out set),
  * 0 when absent (or JSON null: a null means "not given"; *out untouched),
  * -1 with e set.
@@ -42,7 +44,12 @@ int param_req_str(const struct params *p, const char *name, size_t maxlen, const
                   struct err *e);
 /* 400 parameter_unknown naming the first key of the root not in `allowed` (NULL-terminated). */
 int param_only(const struct params *p, const char *const *allowed, struct err *e);
-/* True when the root has the key (even with a null value). */
+/* The same for the keys of the object at name ("card"), named "card[key]"; 0 when absent. */
+int param_only_in(const struct params *p, const char *name, const char *const *allowed,
+                  struct err *e);
+/* True when the root has the key (even with a null value; a bracket path: not null). */
 bool param_has(const struct params *p, const char *name);
+/* The value at name (a key or a bracket path), NULL when absent or null; owned by the tree. */
+struct json_object *param_value(const struct params *p, const char *name);
 
 #endif

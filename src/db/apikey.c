@@ -1,6 +1,7 @@
 /*
- * SQL of API keys.  The look-up by hash runs before the tenant is known and
- * goes through levy_auth_api_key() (SECURITY DEFINER, sql/002-auth.sql);
+ * SQL of API keys.  The look-ups by hash run before the tenant is known and
+ * go through levy_auth_api_key() (SECURITY DEFINER, sql/002-auth.sql) and,
+ * opening a transaction, levy_auth_api_key_open() (sql/004-auth-fast-path.sql);
  * everything else runs in the tenant's context, where row-level security
  * confines it to the tenant's own keys (of both modes: keys are listed
  * across modes).
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "db/apikey.h"
+#include "db/tenant.h"
 
 #define APIKEY_LIST_MAX 100
 
@@ -67,6 +69,47 @@ int db_apikey_lookup(struct db *db, struct arena *a, const char *hash_hex, struc
 	out->tenant_status = db_str(a, r, 0, 6);
 	*found = true;
 	return 0;
+}
+
+struct stmt *db_apikey_open_stmt(void)
+{
+	STMT(apikey_open, "SELECT key_id, tenant_id, secret, livemode, company_name, slug,"
+	                  " tenant_status, email, domain, logo_url, primary_color, webhook_url,"
+	                  " platform_fee_bp, subscription_tier, created, updated"
+	                  " FROM levy_auth_api_key_open($1, $2)");
+
+	return &apikey_open;
+}
+
+void db_apikey_open_read(struct arena *a, PGresult *r, struct apikey_auth *out,
+                         struct tenant_row *tenant, bool *found)
+{
+	memset(tenant, 0, sizeof(*tenant));
+	*found = PQntuples(r) == 1 && PQnfields(r) == 16 && !PQgetisnull(r, 0, 0);
+	if (!*found)
+		return;
+	out->key_id = db_int(r, 0, 0);
+	out->tenant_id = db_int(r, 0, 1);
+	out->secret = db_bool(r, 0, 2);
+	out->livemode = db_bool(r, 0, 3);
+	out->company_name = db_str(a, r, 0, 4);
+	out->slug = db_str(a, r, 0, 5);
+	out->tenant_status = db_str(a, r, 0, 6);
+	if (out->tenant_status == NULL || strcmp(out->tenant_status, "active") != 0)
+		return;
+	tenant->id = out->tenant_id;
+	tenant->company_name = out->company_name;
+	tenant->slug = out->slug;
+	tenant->status = out->tenant_status;
+	tenant->email = db_str(a, r, 0, 7);
+	tenant->domain = db_str(a, r, 0, 8);
+	tenant->logo_url = db_str(a, r, 0, 9);
+	tenant->primary_color = db_str(a, r, 0, 10);
+	tenant->webhook_url = db_str(a, r, 0, 11);
+	tenant->platform_fee_bp = (int)db_int(r, 0, 12);
+	tenant->subscription_tier = db_str(a, r, 0, 13);
+	tenant->created = db_int(r, 0, 14);
+	tenant->updated = db_int(r, 0, 15);
 }
 
 /* The new key's row, or NULL with e set. */

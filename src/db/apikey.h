@@ -14,6 +14,8 @@
 #include "core/err.h"
 #include "db/db.h"
 
+struct tenant_row; /* db/tenant.h */
+
 struct apikey_new {
 	bool secret;
 	bool livemode;
@@ -46,6 +48,20 @@ struct apikey_auth {
 /* *found false when no usable key has this hash (unknown, revoked or expired). */
 int db_apikey_lookup(struct db *db, struct arena *a, const char *hash_hex, struct apikey_auth *out,
                      bool *found, struct err *e);
+/*
+ * The look-up that opens an API-key request's transaction, as the opening
+ * pipeline's check (struct db_check): levy_auth_api_key_open($1 hash,
+ * $2 read-only) of sql/004 stamps last_used, sets the context and read-only
+ * mode for an active tenant, and returns the key with its tenant's profile,
+ * so that a handler that needs only the tenant runs no statement of its own.
+ */
+struct stmt *db_apikey_open_stmt(void);
+/*
+ * Reads that statement's result: *found false when no usable key has the
+ * hash.  *tenant is filled for an active tenant only (else its id is 0).
+ */
+void db_apikey_open_read(struct arena *a, PGresult *r, struct apikey_auth *out,
+                         struct tenant_row *tenant, bool *found);
 /* In the tenant's context. */
 int db_apikey_insert(struct db *db, struct arena *a, const struct apikey_new *k, struct err *e);
 /* The tenant's unexpired keys, newest first; with_live false hides live keys. */

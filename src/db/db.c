@@ -139,14 +139,29 @@ static const struct {
         {"tenant_users_first_name_check", "first_name", "Invalid first_name."},
         {"tenant_users_last_name_check", "last_name", "Invalid last_name."},
         {"webhook_endpoints_url_check", "webhook_url", "Invalid webhook_url."},
+        /* A leading '*': any constraint whose name ends so (one per billing table). */
+        {"*_metadata_check", "metadata",
+         "Invalid metadata: at most 50 keys, keys of at most 40 characters and string values "
+         "of at most 500 characters."},
 };
+
+static bool db_constraint_matches(const char *name, const char *pattern)
+{
+	size_t n = strlen(name), k;
+
+	if (pattern[0] != '*')
+		return strcmp(name, pattern) == 0;
+	k = strlen(pattern + 1);
+	return n >= k && strcmp(name + n - k, pattern + 1) == 0;
+}
 
 /* A constraint violation: 400 naming the param, or 500 when levy made the value. */
 static void db_constraint_error(struct db *db, const char *what, const char *msg, struct err *e)
 {
 	for (size_t i = 0; i < sizeof(db_constraint_params) / sizeof(db_constraint_params[0]);
 	     i++) {
-		if (strcmp(db->last_constraint, db_constraint_params[i].constraint) == 0) {
+		if (db_constraint_matches(db->last_constraint,
+		                          db_constraint_params[i].constraint)) {
 			err_set(e, 400, E_INVALID_REQUEST, "parameter_invalid",
 			        db_constraint_params[i].param, "%s",
 			        db_constraint_params[i].message);
@@ -285,6 +300,8 @@ int db_commit(struct db *db, struct err *e)
 		db_rollback(db);
 		return -1;
 	}
+	if (!db->in_tx)
+		return 0; /* the settle's Sync ended it (db_final) */
 	db->in_tx = false;
 	if (db->begin_pending) {
 		/* Nothing ran: there is nothing to commit. */
@@ -425,8 +442,11 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
 	const struct db_check *check = db->begin_check;
 	bool implicit = check != NULL && check->implicit;
-	/* The transaction's last statement carries its Sync: no second message, no wait later. */
-	bool final = implicit && db->final_next && s != NULL;
+	/*
+	 * The transaction's last statement carries its Sync: no second message,
+	 * no wait later.  With no statement (db_settle), the check is the last.
+	 */
+	bool final = implicit && db->final_next;
 	int expect = !implicit + db->begin_has_ctx + (check != NULL) + (s != NULL);
 	int check_at = check != NULL ? !implicit + db->begin_has_ctx + 1 : 0, failed = 0;
 	const char *what = s != NULL ? s->name : "BEGIN";

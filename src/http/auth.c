@@ -1,7 +1,9 @@
 /*
  * Credentials -> principal.  API keys are checked for format and checksum
  * first, so that a mistyped key costs no database round trip; then looked up
- * by SHA-256 through levy_auth_api_key().  JWTs are verified offline (alg,
+ * by SHA-256 through levy_auth_api_key() (verify, outside any transaction)
+ * or levy_auth_api_key_open() (opening the request's transaction, with the
+ * tenant's profile in the same answer).  JWTs are verified offline (alg,
  * signature, exp, typ); the user's current role is loaded inside the
  * transaction by auth_load_user().
  */
@@ -17,6 +19,7 @@
 #include "crypto/apikey.h"
 #include "crypto/jwt.h"
 #include "db/apikey.h"
+#include "db/tenant.h"
 #include "http/auth.h"
 #include "http/req.h"
 
@@ -204,8 +207,6 @@ int auth_identify(struct req *r, struct err *e)
 STMT(auth_user_load, "SELECT u.role, u.is_active, t.status, t.company_name, t.slug"
                      " FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id"
                      " WHERE u.id = $1");
-STMT(auth_key_begin, "SELECT key_id, tenant_id, secret, livemode, company_name, slug,"
-                     " tenant_status FROM levy_auth_api_key_begin($1, $2)");
 
 /* The user's row (auth_user_load) becomes the principal's role, or a 401/403. */
 static int user_judge(struct req *r, PGresult *res, struct err *e)
@@ -252,19 +253,14 @@ static int key_checked(void *arg, PGresult *res, struct err *e)
 {
 	struct req *r = arg;
 	struct apikey_auth a;
-	bool found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+	struct tenant_row *t = arena_alloc(r->arena, sizeof(*t));
+	bool found;
 
-	if (found) {
-		a.key_id = db_int(res, 0, 0);
-		a.tenant_id = db_int(res, 0, 1);
-		a.secret = db_bool(res, 0, 2);
-		a.livemode = db_bool(res, 0, 3);
-		a.company_name = db_str(r->arena, res, 0, 4);
-		a.slug = db_str(r->arena, res, 0, 5);
-		a.tenant_status = db_str(r->arena, res, 0, 6);
-	}
+	db_apikey_open_read(r->arena, res, &a, t, &found);
 	if (key_judge(r, found, &a, e) != 0)
 		return -1;
+	if (t->id > 0)
+		r->who.tenant = t;
 	return route_action(r, e);
 }
 
@@ -296,7 +292,7 @@ int auth_begin(struct req *r, struct err *e)
 		 * read-only route, read-only mode: such a route needs no BEGIN.
 		 */
 		r->check =
-		        (struct db_check){.stmt = &auth_key_begin,
+		        (struct db_check){.stmt = db_apikey_open_stmt(),
 		                          .n = 2,
 		                          .params = {r->who.key_hash, readonly ? "true" : "false"},
 		                          .fn = key_checked,
@@ -320,6 +316,9 @@ int auth_authorize(struct req *r, int action, struct err *e)
 		 */
 		if (r->who.secret_key && a != ACT_USER_MANAGE && a != ACT_USER_MANAGE_OWNER &&
 		    a != ACT_KEY_READ_LIVE && a != ACT_KEY_ROLL_TEST && a != ACT_KEY_ROLL_LIVE)
+			return 0;
+		/* key_allowed() kept publishable keys to R_API_KEY routes: catalog reads. */
+		if (!r->who.secret_key && a == ACT_READ)
 			return 0;
 	} else if (r->who.kind == P_USER && role_allows(r->who.role, a)) {
 		return 0;

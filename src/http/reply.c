@@ -45,6 +45,9 @@ struct json_object *reply_error_body(const struct err *e)
 	json_object_object_add(inner, "type", json_object_new_string(err_type_name(e->type)));
 	if (e->code != NULL)
 		json_object_object_add(inner, "code", json_object_new_string(e->code));
+	if (e->decline_code != NULL)
+		json_object_object_add(inner, "decline_code",
+		                       json_object_new_string(e->decline_code));
 	if (e->param[0] != '\0')
 		json_object_object_add(inner, "param", json_object_new_string(e->param));
 	json_object_object_add(inner, "message", json_object_new_string(e->message));

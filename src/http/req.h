@@ -20,6 +20,8 @@
 #include "db/db.h"
 #include "http/route.h"
 
+struct tenant_row; /* db/tenant.h */
+
 enum principal_kind { P_NONE = 0, P_API_KEY, P_USER };
 
 struct principal {
@@ -39,6 +41,12 @@ struct principal {
 	 * prefix); tenant_id, key_id, company_name and slug come with it.
 	 */
 	const char *key_hash;
+	/*
+	 * P_API_KEY on a transactional route, once the look-up has answered:
+	 * the key's (active) tenant, profile and all, which the look-up returns
+	 * so that a handler needing only that (tenants/me) runs no statement.
+	 */
+	const struct tenant_row *tenant;
 };
 
 struct req {

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "crypto/rand.h"
 #include "http/auth.h"
+#include "http/idem.h"
 #include "http/reply.h"
 #include "http/req.h"
 #include "http/route.h"
@@ -182,6 +183,32 @@ static void preflight(struct req *r, struct reply *out)
 	reply_header(r, out, "Access-Control-Max-Age: 600");
 }
 
+/* The handler, in its transaction, with the request's Idempotency-Key honoured. */
+static int run_idempotent(struct req *r, const struct idem *id, struct reply *out, struct err *e)
+{
+	bool replayed;
+
+	if (id->key == NULL) {
+		if (idem_name_request(r, e) != 0)
+			return -1;
+		return r->route->fn(r, out, e);
+	}
+	if (idem_begin(r, id, out, &replayed, e) != 0)
+		return -1;
+	if (replayed)
+		return 0;
+	if (r->route->fn(r, out, e) != 0) {
+		struct err store;
+
+		err_clear(&store);
+		/* A refusal whose writes stand (a decline) is an answer like any other. */
+		if (e->keep_tx && idem_finish(r, id, NULL, e, &store) != 0)
+			*e = store;
+		return -1;
+	}
+	return idem_finish(r, id, out, NULL, e);
+}
+
 /*
  * Runs the handler inside the request's transaction: 0, or -1 with e set.
  * Who is calling is settled before any answer: an unauthenticated caller
@@ -190,17 +217,28 @@ static void preflight(struct req *r, struct reply *out)
 static int run_handler(struct req *r, struct reply *out, struct err *e)
 {
 	const struct route *rt = r->route;
+	struct idem id;
 
 	if (rt->flags & R_NO_TX)
 		return rt->fn(r, out, e);
+	if (idem_prepare(r, &id, e) != 0)
+		return -1;
 	if (auth_begin(r, e) != 0)
 		return -1;
-	if (rt->fn(r, out, e) != 0) {
+	if (run_idempotent(r, &id, out, e) != 0) {
 		struct err who;
 
 		err_clear(&who);
-		if (db_settle(r->db, &who) != 0)
+		if (db_settle(r->db, &who) != 0) {
 			*e = who;
+		} else if (e->keep_tx) {
+			struct err commit;
+
+			err_clear(&commit);
+			if (db_commit(r->db, &commit) != 0)
+				*e = commit;
+			return -1;
+		}
 		db_rollback(r->db);
 		return -1;
 	}

@@ -30,6 +30,11 @@ enum route_flags {
 	R_USER = 1 << 3,       /* a dashboard user's JWT access token */
 	R_READONLY = 1 << 4,   /* BEGIN READ ONLY */
 	R_NO_TX = 1 << 5,      /* the handler opens its own transaction */
+	/*
+	 * The answer holds a secret (a rolled key): it is never stored for an
+	 * Idempotency-Key replay, since secrets are kept only as hashes.
+	 */
+	R_SECRET_ANSWER = 1 << 6,
 };
 
 #define ROUTE_MAX_PARAMS 4

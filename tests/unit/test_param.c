@@ -320,7 +320,8 @@ static void test_bool(void **state)
 	assert_true(b);
 	json_object_put(p.root);
 
-	p = form_params("t=true&f=false&one=1&yes=yes&cap=True&sp=true+&e=&o[a]=true");
+	p = form_params("t=true&f=false&one=1&yes=yes&cap=TRUE&sp=true+&e=&o[a]=true&py=True&"
+	                "pn=False");
 	assert_int_equal(param_bool(&p, "t", &b, &e), 1);
 	assert_true(b);
 	assert_int_equal(param_bool(&p, "f", &b, &e), 1);
@@ -329,7 +330,11 @@ static void test_bool(void **state)
 	expect_err(&e, "parameter_invalid", "one", "Invalid boolean: 1");
 	assert_int_equal(param_bool(&p, "yes", &b, &e), -1);
 	assert_int_equal(param_bool(&p, "cap", &b, &e), -1);
-	expect_err(&e, "parameter_invalid", "cap", "Invalid boolean: True");
+	expect_err(&e, "parameter_invalid", "cap", "Invalid boolean: TRUE");
+	assert_int_equal(param_bool(&p, "py", &b, &e), 1);
+	assert_true(b);
+	assert_int_equal(param_bool(&p, "pn", &b, &e), 1);
+	assert_false(b);
 	assert_int_equal(param_bool(&p, "sp", &b, &e), -1);
 	assert_int_equal(param_bool(&p, "e", &b, &e), -1);
 	assert_string_equal(e.code, "parameter_invalid_empty");
@@ -431,14 +436,101 @@ static void test_only_and_has(void **state)
 	json_object_put(p.root);
 }
 
+/*
+ * Bodies and query strings exactly as Debian's python3-stripe 5.0 sends them
+ * (captured from the SDK): indexed arrays, nested objects, "True", an empty
+ * metadata value, percent-encoded brackets in a query string, read through
+ * the bracket-path accessors the billing endpoints use.
+ */
+static void test_sdk_bodies(void **state)
+{
+	struct params p;
+	struct err e;
+	const char *s;
+	long long n;
+	bool b;
+
+	(void)state;
+	err_clear(&e);
+	p = form_params("email=jenny.rosen%40example.com&name=Jenny+Rosen&metadata[plan]=pro&"
+	                "metadata[n]=&invoice_settings[default_payment_method]=pm_1&"
+	                "expand[0]=invoice_settings.default_payment_method");
+	assert_string_equal(json_object_to_json_string_ext(p.root, JSON_C_TO_STRING_PLAIN),
+	                    "{\"email\":\"jenny.rosen@example.com\",\"name\":\"Jenny Rosen\","
+	                    "\"metadata\":{\"plan\":\"pro\",\"n\":\"\"},\"invoice_settings\":{"
+	                    "\"default_payment_method\":\"pm_1\"},\"expand\":["
+	                    "\"invoice_settings.default_payment_method\"]}");
+	assert_int_equal(
+	        param_str(&p, "invoice_settings[default_payment_method]", 64, false, &s, &e), 1);
+	assert_string_equal(s, "pm_1");
+	assert_int_equal(param_str(&p, "metadata[n]", 500, true, &s, &e), 1);
+	assert_string_equal(s, "");
+	assert_string_equal(json_object_get_string(param_value(&p, "expand[0]")),
+	                    "invoice_settings.default_payment_method");
+	json_object_put(p.root);
+
+	p = form_params("customer=cus_1&items[0][price]=plan_a&items[0][quantity]=2&items[1][plan]="
+	                "plan_b&trial_end=now&cancel_at_period_end=True&payment_behavior=default_"
+	                "incomplete&metadata[k]=v+w%26x%3Dy");
+	assert_int_equal(param_str(&p, "items[0][price]", 64, false, &s, &e), 1);
+	assert_string_equal(s, "plan_a");
+	assert_int_equal(param_int(&p, "items[0][quantity]", 1, 10000, &n, &e), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(param_str(&p, "items[1][plan]", 64, false, &s, &e), 1);
+	assert_string_equal(s, "plan_b");
+	assert_int_equal(param_str(&p, "items[2][plan]", 64, false, &s, &e), 0);
+	assert_int_equal(param_bool(&p, "cancel_at_period_end", &b, &e), 1);
+	assert_true(b);
+	assert_int_equal(param_str(&p, "metadata[k]", 500, false, &s, &e), 1);
+	assert_string_equal(s, "v w&x=y");
+	/* A bad nested value is named as the client wrote it. */
+	assert_int_equal(param_int(&p, "items[0][price]", 1, 10, &n, &e), -1);
+	expect_err(&e, "parameter_invalid_integer", "items[0][price]", "Invalid integer: plan_a");
+	json_object_put(p.root);
+
+	p = form_params("amount=2000&currency=usd&interval=month&product[name]=Gold+plan&"
+	                "features[0][key]=seats&features[0][name]=Seats&features[0][value]=10");
+	assert_int_equal(param_str(&p, "product[name]", 250, false, &s, &e), 1);
+	assert_string_equal(s, "Gold plan");
+	assert_int_equal(param_str(&p, "features[0][value]", 500, false, &s, &e), 1);
+	assert_string_equal(s, "10");
+	assert_true(param_has(&p, "features[0][key]"));
+	assert_false(param_has(&p, "features[1][key]"));
+	/* Paths that cross a value of another shape name nothing. */
+	assert_false(param_has(&p, "amount[x]"));
+	assert_false(param_has(&p, "product[0]"));
+	assert_false(param_has(&p, "features[x][key]"));
+	assert_false(param_has(&p, "features[99999][key]"));
+	json_object_put(p.root);
+
+	p = form_params("email=a%2Bb%40example.com&limit=3&expand%5B0%5D=data.invoice_settings."
+	                "default_payment_method&created%5Bgte%5D=1700000000");
+	assert_int_equal(param_str(&p, "email", 512, false, &s, &e), 1);
+	assert_string_equal(s, "a+b@example.com");
+	assert_int_equal(param_int(&p, "created[gte]", 0, 1LL << 40, &n, &e), 1);
+	assert_int_equal(n, 1700000000);
+	assert_string_equal(json_object_get_string(param_value(&p, "expand[0]")),
+	                    "data.invoice_settings.default_payment_method");
+	json_object_put(p.root);
+
+	p = form_params("amount=1999&currency=usd&customer=cus_1&payment_method=pm_card_visa&"
+	                "confirm=True&off_session=False");
+	assert_int_equal(param_bool(&p, "confirm", &b, &e), 1);
+	assert_true(b);
+	assert_int_equal(param_bool(&p, "off_session", &b, &e), 1);
+	assert_false(b);
+	json_object_put(p.root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_str),        cmocka_unit_test(test_str_nul_in_tree),
-	        cmocka_unit_test(test_req_str),    cmocka_unit_test(test_int_json),
-	        cmocka_unit_test(test_int_form),   cmocka_unit_test(test_int_range),
-	        cmocka_unit_test(test_int_uint64), cmocka_unit_test(test_bool),
-	        cmocka_unit_test(test_enum),       cmocka_unit_test(test_only_and_has),
+	        cmocka_unit_test(test_str),          cmocka_unit_test(test_str_nul_in_tree),
+	        cmocka_unit_test(test_req_str),      cmocka_unit_test(test_int_json),
+	        cmocka_unit_test(test_int_form),     cmocka_unit_test(test_int_range),
+	        cmocka_unit_test(test_int_uint64),   cmocka_unit_test(test_bool),
+	        cmocka_unit_test(test_enum),         cmocka_unit_test(test_sdk_bodies),
+	        cmocka_unit_test(test_only_and_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
