@@ -68,14 +68,15 @@ BEGIN
 		updated := NULL;
 	END IF;
 	-- One statement sets the context (only for an active tenant) and, for a
-	-- read-only route, read-only mode, now that the key is stamped.
+	-- read-only route, read-only mode, now that the key is stamped.  Every
+	-- set_config() costs (PostgreSQL 15 walks all its settings at the end of
+	-- the function and of the transaction): read-only mode only when asked.
 	PERFORM set_config('app.tenant_id', CASE WHEN tenant_status = 'active'
 						 THEN tenant_id::text ELSE '' END, true),
 		set_config('app.livemode', CASE WHEN tenant_status = 'active'
 						THEN livemode::text ELSE '' END, true),
 		set_config('app.user_id', '', true),
-		set_config('transaction_read_only', CASE WHEN p_readonly THEN 'on'
-			   ELSE current_setting('transaction_read_only') END, true);
+		CASE WHEN p_readonly THEN set_config('transaction_read_only', 'on', true) END;
 END
 $$;
 

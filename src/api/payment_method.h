@@ -31,5 +31,15 @@ int payment_method_list(struct req *r, struct reply *out, struct err *e);
  */
 int payment_method_attach_id(struct req *r, const char *pm, const char *customer, const char *param,
                              const char **attached, struct err *e);
+/*
+ * For payment intents: one of Stripe's test ids (pm_card_visa,
+ * pm_card_chargeDeclined) as a new, unattached pm_ object, as Stripe makes
+ * one when a PaymentIntent names a test id.  No decline check: the card's
+ * verdict comes when it is charged.  1 with *made its pm_ id; 0 when pm is
+ * not a test id (nothing done); -1 with e = 404 naming `param` in live
+ * mode, where test ids do not exist.
+ */
+int payment_method_from_test_id(struct req *r, const char *pm, const char *param, const char **made,
+                                struct err *e);
 
 #endif

@@ -33,6 +33,13 @@ struct err {
 	int retry_after;          /* seconds, for 429 and 503; 0: no header */
 	const char *decline_code; /* card_error: Stripe's decline_code, a static string */
 	/*
+	 * card_error of a payment intent's confirmation, as Stripe adds them:
+	 * the charge's id and the intent's JSON text (its state after the
+	 * decline).  NULL: none.  They live as long as the request's arena.
+	 */
+	const char *charge;
+	const char *payment_intent;
+	/*
 	 * The transaction's writes stand although the answer is an error: a
 	 * declined payment leaves its attempt, its invoice and subscription
 	 * states and their events behind, as in Stripe.

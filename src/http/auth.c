@@ -64,7 +64,7 @@ static const char *basic_user(struct req *r, const char *b64)
 static enum cred_kind find_credential(struct req *r, const char **value)
 {
 	const char *h = req_header(r, "Authorization");
-	const char *x = req_header(r, "X-API-Key");
+	const char *x;
 
 	*value = NULL;
 	if (h != NULL && *h != '\0') {
@@ -83,6 +83,7 @@ static enum cred_kind find_credential(struct req *r, const char **value)
 		}
 		return CRED_BAD;
 	}
+	x = req_header(r, "X-API-Key");
 	if (x != NULL && *x != '\0') {
 		if (strlen(x) > AUTH_MAX_CREDENTIAL)
 			return CRED_BAD;

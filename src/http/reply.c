@@ -51,6 +51,14 @@ struct json_object *reply_error_body(const struct err *e)
 	if (e->param[0] != '\0')
 		json_object_object_add(inner, "param", json_object_new_string(e->param));
 	json_object_object_add(inner, "message", json_object_new_string(e->message));
+	if (e->charge != NULL)
+		json_object_object_add(inner, "charge", json_object_new_string(e->charge));
+	if (e->payment_intent != NULL) {
+		struct json_object *pi = json_tokener_parse(e->payment_intent);
+
+		if (pi != NULL)
+			json_object_object_add(inner, "payment_intent", pi);
+	}
 	json_object_object_add(root, "error", inner);
 	return root;
 }
@@ -104,7 +112,9 @@ size_t reply_write(struct req *r, const struct reply *out)
 	const char *body = "";
 	size_t len = 0;
 	const char *origin = req_header(r, "Origin");
-	char *head;
+	FCGX_Stream *s;
+	char line[256];
+	int n;
 
 	if (out->body != NULL) {
 		body = json_object_to_json_string_ext(
@@ -113,25 +123,33 @@ size_t reply_write(struct req *r, const struct reply *out)
 	}
 	if (r->fcgx == NULL)
 		return len;
-	/* libfcgi's own printf knows no %zu: the head is formatted here, then written once. */
-	head = arena_printf(
-	        r->arena, "Status: %d %s\r\n%sRequest-Id: %s\r\nCache-Control: no-store\r\n",
-	        out->status, status_text(out->status),
-	        out->status != 204 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-	        r->id);
-	if (origin != NULL && origin_allowed(r, origin))
-		head = arena_printf(
-		        r->arena,
-		        "%sAccess-Control-Allow-Origin: %s\r\n"
-		        "Access-Control-Allow-Credentials: true\r\n"
-		        "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed\r\n"
-		        "Vary: Origin\r\n",
-		        head, origin);
-	for (int i = 0; i < out->nheaders; i++)
-		head = arena_printf(r->arena, "%s%s\r\n", head, out->headers[i]);
-	head = arena_printf(r->arena, "%sContent-Length: %zu\r\n\r\n", head, len);
-	FCGX_PutStr(head, (int)strlen(head), r->fcgx->out);
+	/*
+	 * Straight into libfcgi's buffered stream, which sends head and body
+	 * together at FCGX_Finish_r: no copies of the head in the arena.
+	 * libfcgi's own printf knows no %zu, hence snprintf.
+	 */
+	s = r->fcgx->out;
+	n = snprintf(line, sizeof(line),
+	             "Status: %d %s\r\n%sRequest-Id: %s\r\nCache-Control: no-store\r\n",
+	             out->status, status_text(out->status),
+	             out->status != 204 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	             r->id);
+	FCGX_PutStr(line, n, s);
+	if (origin != NULL && origin_allowed(r, origin)) {
+		FCGX_PutS("Access-Control-Allow-Origin: ", s);
+		FCGX_PutS(origin, s);
+		FCGX_PutS("\r\nAccess-Control-Allow-Credentials: true\r\n"
+		          "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed\r\n"
+		          "Vary: Origin\r\n",
+		          s);
+	}
+	for (int i = 0; i < out->nheaders; i++) {
+		FCGX_PutS(out->headers[i], s);
+		FCGX_PutStr("\r\n", 2, s);
+	}
+	n = snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", len);
+	FCGX_PutStr(line, n, s);
 	if (len > 0)
-		FCGX_PutStr(body, (int)len, r->fcgx->out);
+		FCGX_PutStr(body, (int)len, s);
 	return len;
 }

@@ -6,13 +6,75 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/jsonin.h"
+#include "crypto/rand.h"
 #include "http/form.h"
 #include "http/req.h"
+
+#define REQ_ID_PREFIX_LEN 13
+#define REQ_ID_SERIAL_LEN 11 /* 62^11 > 2^64 */
+
+/*
+ * Request ids are names, not secrets, and must be unique: drawing 18 bytes
+ * from the CSPRNG for each one (with its lock and fork check) cost more
+ * than any other step of a request before its database round trip.  So a
+ * process draws once a random prefix (13 base62 characters, 77 bits, which
+ * tells its ids from every other process's) and a random key, and numbers
+ * its requests: each id is the prefix and the request's serial number
+ * through a bijection of 64-bit integers (SplitMix64's, keyed), so no two
+ * of a process's ids are equal and none looks like its neighbour.
+ */
+static struct {
+	bool ready;
+	char prefix[REQ_ID_PREFIX_LEN + 1];
+	uint64_t key;
+	uint64_t serial;
+} req_ids;
+
+void req_id_init(void)
+{
+	unsigned char key[8];
+
+	rand_base62(req_ids.prefix, REQ_ID_PREFIX_LEN);
+	rand_bytes(key, sizeof(key));
+	memcpy(&req_ids.key, key, sizeof(key));
+	req_ids.serial = 0;
+	req_ids.ready = true;
+}
+
+void req_id_new(char *out, size_t n)
+{
+	static const char digits[] =
+	        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	char id[REQ_ID_LEN + 1];
+	uint64_t z;
+
+	if (!req_ids.ready)
+		req_id_init();
+	/* Each step is invertible: distinct serials give distinct z. */
+	z = req_ids.key + ++req_ids.serial * 0x9e3779b97f4a7c15u;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	z ^= z >> 31;
+	memcpy(id, "req_", 4);
+	memcpy(id + 4, req_ids.prefix, REQ_ID_PREFIX_LEN);
+	for (int i = REQ_ID_LEN - 1; i >= 4 + REQ_ID_PREFIX_LEN; i--) {
+		id[i] = digits[z % 62];
+		z /= 62;
+	}
+	id[REQ_ID_LEN] = '\0';
+	if (n > 0) {
+		size_t len = n - 1 < REQ_ID_LEN ? n - 1 : REQ_ID_LEN;
+
+		memcpy(out, id, len);
+		out[len] = '\0';
+	}
+}
 
 const char *req_env(const struct req *r, const char *name)
 {

@@ -68,6 +68,16 @@ struct req {
 	struct timespec start;
 };
 
+/* "req_" and 24 base62 characters: the Request-Id header and the log line's id. */
+#define REQ_ID_LEN 28
+/*
+ * A new request id into out (n bytes, at least REQ_ID_LEN + 1): unique
+ * within the process and, through a random per-process prefix, across
+ * processes; not a secret, and not drawn from the CSPRNG each time.
+ */
+void req_id_new(char *out, size_t n);
+/* Draws the process's prefix afresh: each worker calls it once after fork. */
+void req_id_init(void);
 /* A FastCGI param ("REQUEST_METHOD") or NULL. */
 const char *req_env(const struct req *r, const char *name);
 /* An HTTP header by its name ("Authorization"), or NULL. */

@@ -13,7 +13,6 @@
 
 #include "api/routes.h"
 #include "core/log.h"
-#include "crypto/rand.h"
 #include "http/auth.h"
 #include "http/idem.h"
 #include "http/reply.h"
@@ -303,7 +302,6 @@ void route_serve(struct route_ctx *ctx, FCGX_Request *fcgx)
 	struct reply out = {0};
 	struct err e;
 	size_t bytes;
-	char *id;
 
 	err_clear(&e);
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
@@ -312,8 +310,7 @@ void route_serve(struct route_ctx *ctx, FCGX_Request *fcgx)
 	r->fcgx = fcgx;
 	r->conf = ctx->conf;
 	r->db = &ctx->db;
-	id = rand_id(r->arena, "req_", 24);
-	snprintf(r->id, sizeof(r->id), "%s", id);
+	req_id_new(r->id, sizeof(r->id));
 	/* FastCGI params die at FCGX_Finish_r, before the log line: keep copies. */
 	r->method = req_env(r, "REQUEST_METHOD");
 	r->method = arena_strdup(r->arena, r->method != NULL ? r->method : "GET");

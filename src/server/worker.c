@@ -31,6 +31,11 @@
  *     same way before FCGX_Accept_r() reads its next request from it.
  * A request that takes longer than request_timeout + 5 seconds is ended by
  * SIGALRM's default action; the master logs it and starts a new worker.
+ * Arming alarm() before each request and disarming it after would be two
+ * system calls per request, so the watchdog (struct worker_watchdog) is
+ * re-armed at most once a second and left running between requests; the
+ * idle wait is bounded so that the worker wakes and disarms it before it
+ * could fire with no request in hand.
  */
 #include "config.h"
 
@@ -49,10 +54,69 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "http/req.h"
 #include "http/route.h"
 #include "server/worker.h"
 
 static volatile sig_atomic_t worker_stop;
+
+/*
+ * limit = request_timeout + 5 s.  An alarm armed at armed_ms for limit + 1
+ * seconds fires no earlier than limit after any request that started
+ * within the second after armed_ms, and no later than limit + 1 after it.
+ */
+struct worker_watchdog {
+	unsigned limit_s;   /* 0: no watchdog */
+	long long armed_ms; /* CLOCK_MONOTONIC; -1: disarmed */
+};
+
+/* An idle worker disarms this long before the alarm would fire. */
+#define WORKER_WATCHDOG_MARGIN_MS 2000
+
+static long long worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Before a request: covered by the alarm, re-armed if it is over a second old. */
+static void worker_watchdog_request(struct worker_watchdog *w)
+{
+	long long now;
+
+	if (w->limit_s == 0)
+		return;
+	now = worker_now_ms();
+	if (w->armed_ms >= 0 && now - w->armed_ms < 1000)
+		return;
+	alarm(w->limit_s + 1);
+	w->armed_ms = now;
+}
+
+/*
+ * Before an idle wait: how long it may last (NULL: for ever) so that the
+ * worker wakes to disarm the alarm in time; disarms it now when that is
+ * too close.
+ */
+static const struct timespec *worker_watchdog_idle(struct worker_watchdog *w, struct timespec *ts)
+{
+	long long left;
+
+	if (w->armed_ms < 0)
+		return NULL;
+	left = w->armed_ms + (long long)(w->limit_s + 1) * 1000 - worker_now_ms() -
+	       WORKER_WATCHDOG_MARGIN_MS;
+	if (left <= 0) {
+		alarm(0);
+		w->armed_ms = -1;
+		return NULL;
+	}
+	ts->tv_sec = (time_t)(left / 1000);
+	ts->tv_nsec = (long)(left % 1000) * 1000000L;
+	return ts;
+}
 
 static void worker_on_term(int sig)
 {
@@ -113,6 +177,7 @@ static void worker_pause(int ms, const sigset_t *waitmask)
 void worker_main(int listen_fd, const struct conf *conf)
 {
 	struct route_ctx ctx;
+	struct worker_watchdog dog = {0, -1};
 	FCGX_Request req;
 	sigset_t waitmask;
 	char prefix[64];
@@ -138,10 +203,14 @@ void worker_main(int listen_fd, const struct conf *conf)
 		exit(1);
 	}
 	route_ctx_init(&ctx, conf);
+	req_id_init();
+	if (conf->request_timeout > 0)
+		dog.limit_s = (unsigned)conf->request_timeout + 5;
 	log_debug("worker started");
 
 	for (;;) {
 		struct pollfd pfd;
+		struct timespec idle;
 
 		/* A request already sent on a kept connection is ours alone: served. */
 		if (worker_stop && (req.ipcFd < 0 || !worker_readable(req.ipcFd)))
@@ -153,13 +222,15 @@ void worker_main(int listen_fd, const struct conf *conf)
 		pfd.fd = req.ipcFd >= 0 ? req.ipcFd : listen_fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = ppoll(&pfd, 1, NULL, &waitmask);
+		rc = ppoll(&pfd, 1, worker_watchdog_idle(&dog, &idle), &waitmask);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll failed: %s", strerror(errno));
 			exit(1);
 		}
+		if (rc == 0)
+			continue; /* woke to disarm the watchdog (worker_watchdog_idle) */
 		/* Every idle sibling saw the same connection: one of them takes it. */
 		if (worker_stop && pfd.fd == listen_fd)
 			break;
@@ -167,11 +238,9 @@ void worker_main(int listen_fd, const struct conf *conf)
 			log_error("the listening socket is closed");
 			exit(1);
 		}
-		if (conf->request_timeout > 0)
-			alarm((unsigned)conf->request_timeout + 5);
+		worker_watchdog_request(&dog);
 		rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
-			alarm(0);
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 				continue; /* a sibling took it, or the client left */
 			/* EMFILE and the like: the socket stays readable, so do not spin. */
@@ -181,7 +250,6 @@ void worker_main(int listen_fd, const struct conf *conf)
 			continue;
 		}
 		route_serve(&ctx, &req);
-		alarm(0);
 		served++;
 	}
 

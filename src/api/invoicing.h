@@ -1,0 +1,112 @@
+/*
+ * The billing engine: invoices from lines and pending invoice items,
+ * finalization (totals, the customer's balance, the gapless number),
+ * payment through the mode's processor with the platform's fee, and what
+ * a payment's outcome does to the invoice, its payment intent and its
+ * subscription.  Everything runs in the request's transaction (the job
+ * runner will call the same functions), and records its events through
+ * levy_emit() once each object is whole.
+ *
+ * Rows a function changes are locked first (SELECT ... FOR UPDATE), so two
+ * requests paying one invoice at once queue, and the second finds it paid.
+ */
+#ifndef LEVY_INVOICING_H
+#define LEVY_INVOICING_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+
+struct req;
+
+/* One line a caller puts on a new invoice (subscription periods, prorations). */
+struct inv_line {
+	const char *type; /* "subscription" or "invoiceitem" */
+	long long amount;
+	long long quantity;
+	const char *plan;
+	const char *description;
+	long long period_start;
+	long long period_end;
+	bool proration;
+	const char *subscription_item;
+};
+
+struct inv_new {
+	const char *customer;
+	const char *subscription; /* NULL: a one-off invoice */
+	const char *billing_reason;
+	const char *collection_method; /* "charge_automatically" or "send_invoice" */
+	long long days_until_due;      /* send_invoice */
+	const char *currency;
+	long long period_start;
+	long long period_end;
+	const char *description;            /* NULL: none */
+	const char *metadata;               /* JSON for levy_metadata_merge(), NULL: none */
+	const char *default_payment_method; /* NULL: none */
+	const char *auto_advance;           /* "true" or "false"; NULL: the default (true) */
+	const struct inv_line *lines;
+	int nlines;
+	/*
+	 * Take the customer's pending invoice items: for a subscription's
+	 * invoice those of that subscription and those of none.
+	 */
+	bool take_pending;
+};
+
+/* Creates a draft invoice (event invoice.created); *id its id. */
+int inv_create(struct req *r, const struct inv_new *n, const char **id, struct err *e);
+/*
+ * Finalizes a draft: totals with the customer's balance, the number, due
+ * date; an invoice with nothing due is paid at once.  400 when not a draft.
+ */
+int inv_finalize(struct req *r, const char *id, struct err *e);
+
+/* What an attempt to pay ended in. */
+struct pay_outcome {
+	bool attempted; /* false: nothing was due */
+	bool succeeded;
+	const char *payment_intent;
+	const char *failure_code;
+	const char *decline_code;
+	const char *failure_message;
+	const char *payment_method;
+};
+
+/*
+ * Pays an open invoice (finalizing a draft first) with payment_method, or
+ * else the invoice's, its subscription's or its customer's default.  A
+ * decline is an outcome (o->succeeded false; the invoice stays open, its
+ * attempt counted, the events recorded), not an error; errors are 400s
+ * (paid, void, no payment method) and the processor's.
+ */
+int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_session,
+            struct pay_outcome *o, struct err *e);
+/* open -> void (event invoice.voided); 400 otherwise. */
+int inv_void(struct req *r, const char *id, struct err *e);
+/* open -> uncollectible (event invoice.marked_uncollectible); 400 otherwise. */
+int inv_mark_uncollectible(struct req *r, const char *id, struct err *e);
+
+/*
+ * One attempt to collect a payment intent: the charge through the
+ * processor with the platform's fee (money_platform_fee, half to even),
+ * the charge row, the intent's new status, and events
+ * (charge.succeeded|failed, payment_intent.succeeded|payment_failed).
+ * pm must be a pm_ of the tenant's mode; o is filled either way.
+ */
+int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool off_session,
+                struct pay_outcome *o, struct err *e);
+
+/*
+ * Fills e with the 402 card_error Stripe answers for a declined outcome
+ * (code, decline_code, message; param payment_method... none) and returns -1.
+ */
+int inv_card_error(const struct pay_outcome *o, struct err *e);
+
+/* The object's current JSON text (levy_object_json), for answers. */
+const char *inv_object_text(struct req *r, const char *type, const char *id, struct err *e);
+/* levy_emit(): records event `event` of object (type, id); prev NULL for a creation. */
+int inv_emit(struct req *r, const char *event, const char *type, const char *id, const char *prev,
+             struct err *e);
+
+#endif
