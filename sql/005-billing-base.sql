@@ -12,7 +12,13 @@
 --
 -- Objects are rendered to their API shape here, by one levy_<object>_json()
 -- per table, so that the API's answers and the events' data.object are the
--- same JSON by construction.  The events themselves are written by triggers,
+-- same JSON by construction.  These functions run as the caller
+-- (levy_app), read only what row-level security shows it, and carry no SET
+-- clause: a SET clause keeps PostgreSQL from inlining a SQL function into
+-- the query that calls it, and planning it again on every call made a list
+-- cost milliseconds.  Those that need a FROM are PL/pgSQL, whose plans live
+-- for the session.  (The SECURITY DEFINER functions keep their fixed
+-- search_path.)  The events themselves are written by triggers,
 -- in the transaction of the change: no code path can change an object and
 -- forget its event.
 
@@ -20,14 +26,18 @@
 -- (PostgreSQL's own CSPRNG).  A byte modulo 62 is slightly biased; ids are
 -- names, not secrets, and 24 characters leave well over 128 bits.
 CREATE FUNCTION levy_new_id(prefix text) RETURNS text
-	LANGUAGE sql VOLATILE PARALLEL SAFE
+	LANGUAGE plpgsql VOLATILE PARALLEL SAFE
 	SET search_path = pg_catalog
 AS $$
-	SELECT prefix || string_agg(substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
-					    get_byte(b, i) % 62 + 1, 1), '' ORDER BY i)
-	  FROM (SELECT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) AS b) r,
-	       generate_series(0, 31) i
-	 WHERE i NOT IN (6, 8, 22, 24, 7, 23, 14, 30) -- the uuid's version and variant bytes
+BEGIN
+	RETURN (
+		SELECT prefix || string_agg(substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+						    get_byte(b, i) % 62 + 1, 1), '' ORDER BY i)
+		  FROM (SELECT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) AS b) r,
+		       generate_series(0, 31) i
+		 WHERE i NOT IN (6, 8, 22, 24, 7, 23, 14, 30) -- the uuid's version and variant bytes
+	);
+END
 $$;
 
 -- The list order of every object: newest first, and within one second the
@@ -37,7 +47,6 @@ CREATE SEQUENCE levy_object_seq;
 
 CREATE FUNCTION levy_epoch(t timestamptz) RETURNS bigint
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog
 AS $$ SELECT floor(extract(epoch FROM t))::bigint $$;
 
 -- API.md's metadata rule: at most 50 keys, keys 1..40 characters, values
@@ -45,7 +54,6 @@ AS $$ SELECT floor(extract(epoch FROM t))::bigint $$;
 -- check holds after a merge too.
 CREATE FUNCTION levy_metadata_ok(m jsonb) RETURNS boolean
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog
 AS $$
 	SELECT jsonb_typeof(m) = 'object'
 	   AND (SELECT count(*) <= 50
@@ -60,7 +68,6 @@ $$;
 -- deletes every key.
 CREATE FUNCTION levy_metadata_merge(m jsonb, patch jsonb) RETURNS jsonb
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog
 AS $$
 	SELECT CASE WHEN patch IS NULL THEN m
 		    WHEN patch = '""'::jsonb THEN '{}'::jsonb -- metadata="" clears all
@@ -73,7 +80,6 @@ $$;
 -- update event's data.previous_attributes.
 CREATE FUNCTION levy_json_changes(old jsonb, new jsonb) RETURNS jsonb
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog
 AS $$
 	SELECT coalesce(jsonb_object_agg(o.key, o.value), '{}'::jsonb)
 	  FROM jsonb_each(old) o
@@ -114,7 +120,6 @@ $$;
 
 CREATE FUNCTION levy_event_json(e events) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', e.id, 'object', 'event', 'api_version', '2023-08-16',
@@ -329,7 +334,6 @@ ALTER TABLE customers ADD CONSTRAINT customers_default_payment_method_fkey
 -- The API shapes (Stripe API version 2023-08-16).
 CREATE FUNCTION levy_product_json(p products) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT CASE WHEN p.deleted THEN jsonb_build_object('id', p.id, 'object', 'product', 'deleted', true)
 	ELSE jsonb_build_object(
@@ -344,7 +348,6 @@ $$;
 
 CREATE FUNCTION levy_plan_json(p plans) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT CASE WHEN p.deleted THEN jsonb_build_object('id', p.id, 'object', 'plan', 'deleted', true)
 	ELSE jsonb_build_object(
@@ -359,7 +362,6 @@ $$;
 
 CREATE FUNCTION levy_customer_json(c customers) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT CASE WHEN c.deleted THEN jsonb_build_object('id', c.id, 'object', 'customer', 'deleted', true)
 	ELSE jsonb_build_object(
@@ -377,7 +379,6 @@ $$;
 
 CREATE FUNCTION levy_payment_method_json(m payment_methods) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', m.id, 'object', 'payment_method',
@@ -411,7 +412,6 @@ $$;
 -- are dropped, so the stored object holds only what is set.
 CREATE FUNCTION levy_billing_details_merge(old jsonb, patch jsonb) RETURNS jsonb
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog
 AS $$
 	SELECT CASE WHEN patch IS NULL THEN old
 	ELSE jsonb_strip_nulls((old || (patch - 'address'))

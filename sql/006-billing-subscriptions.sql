@@ -284,6 +284,8 @@ CREATE TABLE charges (
 CREATE INDEX charges_payment_intent ON charges (tenant_id, livemode, payment_intent, seq DESC);
 CREATE INDEX charges_list ON charges (tenant_id, livemode, seq DESC);
 CREATE INDEX charges_customer ON charges (tenant_id, livemode, customer, seq DESC);
+-- An invoice shows its latest charge and fee.
+CREATE INDEX charges_invoice ON charges (tenant_id, livemode, invoice, seq DESC);
 
 CREATE TABLE refunds (
 	id text NOT NULL DEFAULT levy_new_id('re_') CHECK (id ~ '^re_[0-9A-Za-z]{14,64}$'),
@@ -313,7 +315,6 @@ CREATE INDEX refunds_charge ON refunds (tenant_id, livemode, charge, seq DESC);
 -- The API shapes.
 CREATE FUNCTION levy_plan_price_json(p plans) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	-- A plan seen as Stripe's Price (items[][price] names a plan).
 	SELECT jsonb_build_object(
@@ -328,64 +329,71 @@ AS $$
 $$;
 
 CREATE FUNCTION levy_subscription_item_json(i subscription_items) RETURNS jsonb
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, public
 AS $$
-	SELECT jsonb_build_object(
-		'id', i.id, 'object', 'subscription_item', 'billing_thresholds', NULL,
-		'created', levy_epoch(i.created), 'metadata', i.metadata,
-		'plan', levy_plan_json(p), 'price', levy_plan_price_json(p), 'quantity', i.quantity,
-		'subscription', i.subscription, 'tax_rates', '[]'::jsonb)
-	  FROM public.plans p WHERE p.id = i.plan
+BEGIN
+	RETURN (
+		SELECT jsonb_build_object(
+			'id', i.id, 'object', 'subscription_item', 'billing_thresholds', NULL,
+			'created', levy_epoch(i.created), 'metadata', i.metadata,
+			'plan', levy_plan_json(p), 'price', levy_plan_price_json(p), 'quantity', i.quantity,
+			'subscription', i.subscription, 'tax_rates', '[]'::jsonb)
+		  FROM public.plans p WHERE p.id = i.plan
+	);
+END
 $$;
 
 CREATE FUNCTION levy_subscription_json(s subscriptions) RETURNS jsonb
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, public
 AS $$
-	WITH items AS (
-		SELECT coalesce(jsonb_agg(levy_subscription_item_json(i) ORDER BY i.seq), '[]') AS data,
-		       count(*) AS n, min(i.plan) AS plan, min(i.quantity) AS quantity
-		  FROM public.subscription_items i
-		 WHERE i.subscription = s.id AND NOT i.deleted)
-	SELECT jsonb_build_object(
-		'id', s.id, 'object', 'subscription', 'application', NULL,
-		'application_fee_percent', NULL,
-		'automatic_tax', jsonb_build_object('enabled', false),
-		'billing_cycle_anchor', levy_epoch(s.billing_cycle_anchor), 'billing_thresholds', NULL,
-		'cancel_at', levy_epoch(s.cancel_at), 'cancel_at_period_end', s.cancel_at_period_end,
-		'canceled_at', levy_epoch(s.canceled_at),
-		'cancellation_details', jsonb_build_object('comment', NULL, 'feedback', NULL,
-			'reason', CASE WHEN s.canceled_at IS NOT NULL THEN 'cancellation_requested' END),
-		'collection_method', s.collection_method, 'created', levy_epoch(s.created),
-		'currency', s.currency, 'current_period_end', levy_epoch(s.current_period_end),
-		'current_period_start', levy_epoch(s.current_period_start), 'customer', s.customer,
-		'days_until_due', s.days_until_due, 'default_payment_method', s.default_payment_method,
-		'default_source', NULL, 'default_tax_rates', '[]'::jsonb, 'description', s.description,
-		'discount', NULL, 'ended_at', levy_epoch(s.ended_at),
-		'items', jsonb_build_object('object', 'list', 'data', items.data, 'has_more', false,
-			'total_count', items.n, 'url', '/v1/subscription_items?subscription=' || s.id),
-		'latest_invoice', s.latest_invoice, 'livemode', s.livemode, 'metadata', s.metadata,
-		'next_pending_invoice_item_invoice', NULL, 'on_behalf_of', NULL,
-		'pause_collection', NULL,
-		'payment_settings', jsonb_build_object('payment_method_options', NULL,
-			'payment_method_types', NULL, 'save_default_payment_method', 'off'),
-		'pending_invoice_item_interval', NULL, 'pending_setup_intent', NULL,
-		'pending_update', NULL,
-		'plan', CASE WHEN items.n = 1 THEN (SELECT levy_plan_json(p) FROM public.plans p
-						       WHERE p.id = items.plan) END,
-		'quantity', CASE WHEN items.n = 1 THEN items.quantity END,
-		'schedule', NULL, 'start_date', levy_epoch(s.start_date), 'status', s.status,
-		'test_clock', NULL, 'transfer_data', NULL, 'trial_end', levy_epoch(s.trial_end),
-		'trial_settings', jsonb_build_object('end_behavior',
-			jsonb_build_object('missing_payment_method', 'create_invoice')),
-		'trial_start', levy_epoch(s.trial_start))
-	  FROM items
+BEGIN
+	RETURN (
+		WITH items AS (
+			SELECT coalesce(jsonb_agg(levy_subscription_item_json(i) ORDER BY i.seq), '[]') AS data,
+			       count(*) AS n, min(i.plan) AS plan, min(i.quantity) AS quantity
+			  FROM public.subscription_items i
+			 WHERE i.subscription = s.id AND NOT i.deleted)
+		SELECT jsonb_build_object(
+			'id', s.id, 'object', 'subscription', 'application', NULL,
+			'application_fee_percent', NULL,
+			'automatic_tax', jsonb_build_object('enabled', false),
+			'billing_cycle_anchor', levy_epoch(s.billing_cycle_anchor), 'billing_thresholds', NULL,
+			'cancel_at', levy_epoch(s.cancel_at), 'cancel_at_period_end', s.cancel_at_period_end,
+			'canceled_at', levy_epoch(s.canceled_at),
+			'cancellation_details', jsonb_build_object('comment', NULL, 'feedback', NULL,
+				'reason', CASE WHEN s.canceled_at IS NOT NULL THEN 'cancellation_requested' END),
+			'collection_method', s.collection_method, 'created', levy_epoch(s.created),
+			'currency', s.currency, 'current_period_end', levy_epoch(s.current_period_end),
+			'current_period_start', levy_epoch(s.current_period_start), 'customer', s.customer,
+			'days_until_due', s.days_until_due, 'default_payment_method', s.default_payment_method,
+			'default_source', NULL, 'default_tax_rates', '[]'::jsonb, 'description', s.description,
+			'discount', NULL, 'ended_at', levy_epoch(s.ended_at),
+			'items', jsonb_build_object('object', 'list', 'data', items.data, 'has_more', false,
+				'total_count', items.n, 'url', '/v1/subscription_items?subscription=' || s.id),
+			'latest_invoice', s.latest_invoice, 'livemode', s.livemode, 'metadata', s.metadata,
+			'next_pending_invoice_item_invoice', NULL, 'on_behalf_of', NULL,
+			'pause_collection', NULL,
+			'payment_settings', jsonb_build_object('payment_method_options', NULL,
+				'payment_method_types', NULL, 'save_default_payment_method', 'off'),
+			'pending_invoice_item_interval', NULL, 'pending_setup_intent', NULL,
+			'pending_update', NULL,
+			'plan', CASE WHEN items.n = 1 THEN (SELECT levy_plan_json(p) FROM public.plans p
+							       WHERE p.id = items.plan) END,
+			'quantity', CASE WHEN items.n = 1 THEN items.quantity END,
+			'schedule', NULL, 'start_date', levy_epoch(s.start_date), 'status', s.status,
+			'test_clock', NULL, 'transfer_data', NULL, 'trial_end', levy_epoch(s.trial_end),
+			'trial_settings', jsonb_build_object('end_behavior',
+				jsonb_build_object('missing_payment_method', 'create_invoice')),
+			'trial_start', levy_epoch(s.trial_start))
+		  FROM items
+	);
+END
 $$;
 
 CREATE FUNCTION levy_invoice_item_json(i invoice_items) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT CASE WHEN i.deleted THEN jsonb_build_object('id', i.id, 'object', 'invoiceitem', 'deleted', true)
 	ELSE jsonb_build_object(
@@ -403,7 +411,6 @@ $$;
 
 CREATE FUNCTION levy_invoice_line_json(l invoice_lines) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', l.id, 'object', 'line_item', 'amount', l.amount,
@@ -422,68 +429,71 @@ AS $$
 $$;
 
 CREATE FUNCTION levy_invoice_json(i invoices) RETURNS jsonb
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, public
 AS $$
-	WITH lines AS (
-		SELECT coalesce(jsonb_agg(levy_invoice_line_json(l) ORDER BY l.seq), '[]') AS data,
-		       count(*) AS n
-		  FROM public.invoice_lines l WHERE l.invoice = i.id)
-	SELECT jsonb_build_object(
-		'id', i.id, 'object', 'invoice', 'account_country', NULL, 'account_name', t.company_name,
-		'account_tax_ids', NULL, 'amount_due', i.amount_due, 'amount_paid', i.amount_paid,
-		'amount_remaining', CASE WHEN i.status IN ('void') THEN 0 ELSE i.amount_due - i.amount_paid END,
-		'amount_shipping', 0, 'application', NULL,
-		'application_fee_amount', (SELECT c.application_fee_amount FROM public.charges c
-					    WHERE c.invoice = i.id AND c.status = 'succeeded'
-					    ORDER BY c.seq DESC LIMIT 1),
-		'attempt_count', i.attempt_count, 'attempted', i.attempt_count > 0,
-		'auto_advance', i.auto_advance,
-		'automatic_tax', jsonb_build_object('enabled', false, 'status', NULL),
-		'billing_reason', i.billing_reason,
-		'charge', (SELECT c.id FROM public.charges c WHERE c.invoice = i.id
-			   ORDER BY c.seq DESC LIMIT 1),
-		'collection_method', i.collection_method, 'created', levy_epoch(i.created),
-		'currency', i.currency, 'custom_fields', NULL, 'customer', i.customer,
-		'customer_address', NULL, 'customer_email', c.email, 'customer_name', c.name,
-		'customer_phone', c.phone, 'customer_shipping', NULL, 'customer_tax_exempt', 'none',
-		'customer_tax_ids', '[]'::jsonb, 'default_payment_method', i.default_payment_method,
-		'default_source', NULL, 'default_tax_rates', '[]'::jsonb, 'description', i.description,
-		'discount', NULL, 'discounts', '[]'::jsonb, 'due_date', levy_epoch(i.due_date),
-		'effective_at', levy_epoch(i.finalized_at), 'ending_balance', i.ending_balance,
-		'footer', NULL, 'from_invoice', NULL, 'hosted_invoice_url', NULL, 'invoice_pdf', NULL,
-		'last_finalization_error', NULL, 'latest_revision', NULL)
-	-- jsonb_build_object() takes at most 100 arguments.
-	|| jsonb_build_object(
-		'lines', jsonb_build_object('object', 'list', 'data', lines.data, 'has_more', false,
-			'total_count', lines.n, 'url', '/v1/invoices/' || i.id || '/lines'),
-		'livemode', i.livemode, 'metadata', i.metadata,
-		'next_payment_attempt', levy_epoch(i.next_payment_attempt), 'number', i.number,
-		'on_behalf_of', NULL, 'paid', i.status = 'paid', 'paid_out_of_band', false,
-		'payment_intent', i.payment_intent,
-		'payment_settings', jsonb_build_object('default_mandate', NULL,
-			'payment_method_options', NULL, 'payment_method_types', NULL),
-		'period_end', levy_epoch(i.period_end), 'period_start', levy_epoch(i.period_start),
-		'post_payment_credit_notes_amount', 0, 'pre_payment_credit_notes_amount', 0,
-		'quote', NULL, 'receipt_number', NULL, 'rendering_options', NULL,
-		'shipping_cost', NULL, 'shipping_details', NULL,
-		'starting_balance', i.starting_balance, 'statement_descriptor', NULL,
-		'status', i.status,
-		'status_transitions', jsonb_build_object('finalized_at', levy_epoch(i.finalized_at),
-			'marked_uncollectible_at', levy_epoch(i.marked_uncollectible_at),
-			'paid_at', levy_epoch(i.paid_at), 'voided_at', levy_epoch(i.voided_at)),
-		'subscription', i.subscription, 'subscription_details', jsonb_build_object('metadata', NULL),
-		'subtotal', i.subtotal, 'subtotal_excluding_tax', i.subtotal, 'tax', NULL,
-		'test_clock', NULL, 'total', i.total, 'total_discount_amounts', '[]'::jsonb,
-		'total_excluding_tax', i.total, 'total_tax_amounts', '[]'::jsonb, 'transfer_data', NULL,
-		'webhooks_delivered_at', NULL)
-	  FROM lines, public.customers c, public.tenants t
-	 WHERE c.id = i.customer AND t.id = i.tenant_id
+BEGIN
+	RETURN (
+		WITH lines AS (
+			SELECT coalesce(jsonb_agg(levy_invoice_line_json(l) ORDER BY l.seq), '[]') AS data,
+			       count(*) AS n
+			  FROM public.invoice_lines l WHERE l.invoice = i.id)
+		SELECT jsonb_build_object(
+			'id', i.id, 'object', 'invoice', 'account_country', NULL, 'account_name', t.company_name,
+			'account_tax_ids', NULL, 'amount_due', i.amount_due, 'amount_paid', i.amount_paid,
+			'amount_remaining', CASE WHEN i.status IN ('void') THEN 0 ELSE i.amount_due - i.amount_paid END,
+			'amount_shipping', 0, 'application', NULL,
+			'application_fee_amount', (SELECT c.application_fee_amount FROM public.charges c
+						    WHERE c.invoice = i.id AND c.status = 'succeeded'
+						    ORDER BY c.seq DESC LIMIT 1),
+			'attempt_count', i.attempt_count, 'attempted', i.attempt_count > 0,
+			'auto_advance', i.auto_advance,
+			'automatic_tax', jsonb_build_object('enabled', false, 'status', NULL),
+			'billing_reason', i.billing_reason,
+			'charge', (SELECT c.id FROM public.charges c WHERE c.invoice = i.id
+				   ORDER BY c.seq DESC LIMIT 1),
+			'collection_method', i.collection_method, 'created', levy_epoch(i.created),
+			'currency', i.currency, 'custom_fields', NULL, 'customer', i.customer,
+			'customer_address', NULL, 'customer_email', c.email, 'customer_name', c.name,
+			'customer_phone', c.phone, 'customer_shipping', NULL, 'customer_tax_exempt', 'none',
+			'customer_tax_ids', '[]'::jsonb, 'default_payment_method', i.default_payment_method,
+			'default_source', NULL, 'default_tax_rates', '[]'::jsonb, 'description', i.description,
+			'discount', NULL, 'discounts', '[]'::jsonb, 'due_date', levy_epoch(i.due_date),
+			'effective_at', levy_epoch(i.finalized_at), 'ending_balance', i.ending_balance,
+			'footer', NULL, 'from_invoice', NULL, 'hosted_invoice_url', NULL, 'invoice_pdf', NULL,
+			'last_finalization_error', NULL, 'latest_revision', NULL)
+		-- jsonb_build_object() takes at most 100 arguments.
+		|| jsonb_build_object(
+			'lines', jsonb_build_object('object', 'list', 'data', lines.data, 'has_more', false,
+				'total_count', lines.n, 'url', '/v1/invoices/' || i.id || '/lines'),
+			'livemode', i.livemode, 'metadata', i.metadata,
+			'next_payment_attempt', levy_epoch(i.next_payment_attempt), 'number', i.number,
+			'on_behalf_of', NULL, 'paid', i.status = 'paid', 'paid_out_of_band', false,
+			'payment_intent', i.payment_intent,
+			'payment_settings', jsonb_build_object('default_mandate', NULL,
+				'payment_method_options', NULL, 'payment_method_types', NULL),
+			'period_end', levy_epoch(i.period_end), 'period_start', levy_epoch(i.period_start),
+			'post_payment_credit_notes_amount', 0, 'pre_payment_credit_notes_amount', 0,
+			'quote', NULL, 'receipt_number', NULL, 'rendering_options', NULL,
+			'shipping_cost', NULL, 'shipping_details', NULL,
+			'starting_balance', i.starting_balance, 'statement_descriptor', NULL,
+			'status', i.status,
+			'status_transitions', jsonb_build_object('finalized_at', levy_epoch(i.finalized_at),
+				'marked_uncollectible_at', levy_epoch(i.marked_uncollectible_at),
+				'paid_at', levy_epoch(i.paid_at), 'voided_at', levy_epoch(i.voided_at)),
+			'subscription', i.subscription, 'subscription_details', jsonb_build_object('metadata', NULL),
+			'subtotal', i.subtotal, 'subtotal_excluding_tax', i.subtotal, 'tax', NULL,
+			'test_clock', NULL, 'total', i.total, 'total_discount_amounts', '[]'::jsonb,
+			'total_excluding_tax', i.total, 'total_tax_amounts', '[]'::jsonb, 'transfer_data', NULL,
+			'webhooks_delivered_at', NULL)
+		  FROM lines, public.customers c, public.tenants t
+		 WHERE c.id = i.customer AND t.id = i.tenant_id
+	);
+END
 $$;
 
 CREATE FUNCTION levy_payment_intent_json(p payment_intents) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', p.id, 'object', 'payment_intent', 'amount', p.amount, 'amount_capturable', 0,
@@ -510,7 +520,6 @@ $$;
 
 CREATE FUNCTION levy_refund_json(r refunds) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', r.id, 'object', 'refund', 'amount', r.amount,
@@ -523,7 +532,6 @@ $$;
 
 CREATE FUNCTION levy_charge_json(c charges) RETURNS jsonb
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, public
 AS $$
 	SELECT jsonb_build_object(
 		'id', c.id, 'object', 'charge', 'amount', c.amount,

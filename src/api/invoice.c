@@ -94,9 +94,10 @@ STMT(invoice_list_stmt, OBJ_LIST_SQL("levy_invoice_json(t)", "invoices t",
 STMT(invoice_line_position,
      "SELECT -l.seq FROM invoice_lines l WHERE l.id = $1 AND l.invoice = $2");
 STMT(invoice_lines_stmt,
-     OBJ_LIST_SQL("levy_invoice_line_json(t.line)",
-                  "(SELECT -l.seq AS seq, l AS line FROM invoice_lines l WHERE l.invoice = $4) t",
-                  "true"));
+     OBJ_LIST_SQL(
+             "levy_invoice_line_json(t.line)",
+             "(SELECT -l.seq AS seq, l.id, l AS line FROM invoice_lines l WHERE l.invoice = $4) t",
+             "true"));
 STMT(invoice_line_count, "SELECT count(*) FROM invoice_lines l WHERE l.invoice = $1");
 STMT(invoice_line_from_item,
      "INSERT INTO invoice_lines (invoice, type, amount, currency, description, period_start,"

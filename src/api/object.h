@@ -106,14 +106,18 @@ int obj_list_reply(struct req *r, struct reply *out, const struct obj_type *t,
                    const char *const *filters, const char *url, struct err *e);
 
 /*
- * A list statement over `from` (a table with alias t and a seq column),
- * rendering with `render`, keeping the rows where `where` holds.
+ * A list statement over `from` (a table with alias t and columns id and
+ * seq), rendering with `render`, keeping the rows where `where` holds.  The
+ * page is chosen on the list's index first and only its rows are
+ * rendered: rendering every row before the LIMIT would cost a list as much
+ * as the whole table.
  */
 #define OBJ_LIST_SQL(render, from, where)                                                          \
-	"(SELECT " render "::text, t.seq FROM " from " WHERE $2::bigint IS NULL AND "              \
-	"($1::bigint IS NULL OR t.seq < $1::bigint) AND (" where ") ORDER BY t.seq DESC LIMIT "    \
-	"$3::int) UNION ALL (SELECT " render "::text, t.seq FROM " from                            \
+	"SELECT " render "::text, t.seq FROM " from " WHERE t.id IN ((SELECT t.id FROM " from      \
+	" WHERE $2::bigint IS NULL AND t.seq < coalesce($1::bigint, 9223372036854775807) AND "     \
+	"(" where ") ORDER BY t.seq DESC LIMIT $3::int) UNION ALL (SELECT t.id FROM " from         \
 	" WHERE $2::bigint IS NOT NULL AND t.seq > $2::bigint AND (" where                         \
-	") ORDER BY t.seq LIMIT $3::int)"
+	") ORDER BY t.seq LIMIT $3::int)) ORDER BY CASE WHEN $2::bigint IS NULL THEN -t.seq"       \
+	" ELSE t.seq END"
 
 #endif

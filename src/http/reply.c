@@ -111,7 +111,7 @@ size_t reply_write(struct req *r, const struct reply *out)
 {
 	const char *body = "";
 	size_t len = 0;
-	const char *origin = req_header(r, "Origin");
+	const char *origin;
 	FCGX_Stream *s;
 	char line[256];
 	int n;
@@ -123,6 +123,8 @@ size_t reply_write(struct req *r, const struct reply *out)
 	}
 	if (r->fcgx == NULL)
 		return len;
+	/* No configured origin, no CORS: spare the header's look-up. */
+	origin = r->conf->ncors_origins > 0 ? req_header(r, "Origin") : NULL;
 	/*
 	 * Straight into libfcgi's buffered stream, which sends head and body
 	 * together at FCGX_Finish_r: no copies of the head in the arena.

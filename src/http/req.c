@@ -20,15 +20,16 @@
 #define REQ_ID_SERIAL_LEN 11 /* 62^11 > 2^64 */
 
 /*
- * Request ids are names, not secrets, and must be unique: drawing 18 bytes
- * from the CSPRNG for each one (with its lock and fork check) cost more
- * than any other step of a request before its database round trip.  So a
- * process draws once a random prefix (13 base62 characters, 77 bits, which
- * tells its ids from every other process's) and a random key, and numbers
- * its requests: each id is the prefix and the request's serial number
- * through a bijection of 64-bit integers (SplitMix64's, keyed), so no two
- * of a process's ids are equal and none looks like its neighbour.
+ * Request ids are names, not secrets, and must be unique.  Drawing each one
+ * from the CSPRNG (its lock, its fork check's getpid(), its AES) cost more
+ * than hashing the request's API key.  So a process draws once a random
+ * prefix (13 base62 characters, 77 bits, which tells its ids from every
+ * other process's) and a random key, and numbers its requests: each id is
+ * the prefix and the request's serial number through a bijection of 64-bit
+ * integers (SplitMix64's, keyed), so no two of a process's ids are equal
+ * and none looks like its neighbour.
  */
+_Static_assert(4 + REQ_ID_PREFIX_LEN + REQ_ID_SERIAL_LEN == REQ_ID_LEN, "req_ + prefix + serial");
 static struct {
 	bool ready;
 	char prefix[REQ_ID_PREFIX_LEN + 1];
