@@ -376,7 +376,8 @@ static int db_prepare(struct db *db, struct stmt *s, struct err *e)
  * Reads the results of `expect` statements sent in pipeline mode (each
  * followed by its NULL), up to and including the Sync when `sync` is set.
  * The check's result (number check_at, 0: none) goes to check->fn; the last
- * statement's result is returned when want_last.  The first failure fills e.
+ * statement's result is returned when want_last.  The first failure fills e,
+ * and *failed tells which result it was (1 for the first).
  */
 static PGresult *db_pipe_read(struct db *db, int expect, bool sync, int check_at,
                               const struct db_check *check, bool want_last, const char *what,
@@ -412,9 +413,10 @@ static PGresult *db_pipe_read(struct db *db, int expect, bool sync, int check_at
 			break;
 		default:
 			got++;
-			if (!*failed)
+			if (!*failed) {
 				db_result_error(db, r, what, e);
-			*failed = 1;
+				*failed = got; /* which result failed first: 1, 2, ... */
+			}
 			break;
 		}
 		PQclear(r);
@@ -514,6 +516,9 @@ static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const cha
 	           : (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)))
 		goto lost;
 	out = db_pipe_read(db, expect, final, 0, NULL, true, s->name, e, &failed);
+	/* A PREPARE sent here that failed left nothing prepared: prepare it again next time. */
+	if (failed == 1 && expect == 2)
+		s->prepared_gen = 0;
 	if (db->broken)
 		return NULL;
 	if (final) {
