@@ -51,9 +51,10 @@ int db_apikey_lookup(struct db *db, struct arena *a, const char *hash_hex, struc
 /*
  * The look-up that opens an API-key request's transaction, as the opening
  * pipeline's check (struct db_check): levy_auth_api_key_open($1 hash,
- * $2 read-only) of sql/004 stamps last_used, sets the context and read-only
- * mode for an active tenant, and returns the key with its tenant's profile,
- * so that a handler that needs only the tenant runs no statement of its own.
+ * $2 read-only) of sql/004 stamps last_used, sets the context for an active
+ * tenant and read-only mode when asked, and returns the key with its
+ * tenant's profile, so that a handler that needs only the tenant runs no
+ * statement of its own.
  */
 struct stmt *db_apikey_open_stmt(void);
 /*

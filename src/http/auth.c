@@ -290,7 +290,8 @@ int auth_begin(struct req *r, struct err *e)
 	case P_API_KEY:
 		/*
 		 * The look-up stamps last_used, then sets the context and, for a
-		 * read-only route, read-only mode: such a route needs no BEGIN.
+		 * read-only route, read-only mode: such a route needs no BEGIN.  It
+		 * answers with the tenant's profile too (r->who.tenant).
 		 */
 		r->check =
 		        (struct db_check){.stmt = db_apikey_open_stmt(),
