@@ -21,7 +21,7 @@
 -- again on every call, while PL/pgSQL keeps its plans for the session.  The
 -- SET search_path stays, as on every definer function (part 2).
 
-CREATE FUNCTION levy_auth_api_key_open(p_hash text, p_readonly boolean,
+CREATE FUNCTION levy_auth_api_key_open(p_hash text, p_readonly boolean, p_request_id text,
 	OUT key_id bigint, OUT tenant_id bigint, OUT secret boolean, OUT livemode boolean,
 	OUT company_name text, OUT slug text, OUT tenant_status text,
 	OUT email text, OUT domain text, OUT logo_url text, OUT primary_color text,
@@ -76,9 +76,11 @@ BEGIN
 		set_config('app.livemode', CASE WHEN tenant_status = 'active'
 						THEN livemode::text ELSE '' END, true),
 		set_config('app.user_id', '', true),
-		CASE WHEN p_readonly THEN set_config('transaction_read_only', 'on', true) END;
+		CASE WHEN p_readonly THEN set_config('transaction_read_only', 'on', true) END,
+		-- A write names its request for the events it records (event.request.id).
+		CASE WHEN p_request_id IS NOT NULL THEN set_config('app.request_id', p_request_id, true) END;
 END
 $$;
 
-REVOKE ALL ON FUNCTION levy_auth_api_key_open(text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION levy_auth_api_key_open(text, boolean) TO levy_app;
+REVOKE ALL ON FUNCTION levy_auth_api_key_open(text, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION levy_auth_api_key_open(text, boolean, text) TO levy_app;

@@ -148,7 +148,7 @@ CREATE TABLE idempotency_keys (
 
 -- state: 'new' (go ahead; the lock is held), 'replay' (status and body of
 -- the first answer), 'mismatch' (other parameters), 'in_use'.
-CREATE FUNCTION levy_idem_begin(p_key text, p_hash text, p_request_id text,
+CREATE FUNCTION levy_idem_begin(p_key text, p_hash text,
 	OUT state text, OUT status integer, OUT body text)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, public
@@ -162,9 +162,9 @@ BEGIN
 		state := 'in_use';
 		RETURN;
 	END IF;
-	-- The events of this request name it (event.request).
-	PERFORM set_config('app.idempotency_key', p_key, true),
-		set_config('app.request_id', p_request_id, true);
+	-- The events of this request name its key (event.request; the
+	-- request's id comes with the tenant context).
+	PERFORM set_config('app.idempotency_key', p_key, true);
 	SELECT i.request_hash, i.status, i.body INTO k
 	  FROM public.idempotency_keys i
 	 WHERE i.key = p_key AND i.created_at > now() - interval '24 hours';
@@ -546,48 +546,6 @@ $$;
 CREATE TRIGGER payment_methods_detached BEFORE UPDATE OF customer ON payment_methods
 	FOR EACH ROW EXECUTE FUNCTION levy_payment_method_detached();
 
--- A billing object by its type and id, for expand[]: row-level security
--- decides what exists.  Later migrations replace it as types are added.
-CREATE FUNCTION levy_object_json(p_type text, p_id text) RETURNS jsonb
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, public
-AS $$
-DECLARE
-	j jsonb;
-BEGIN
-	CASE p_type
-	WHEN 'customer' THEN SELECT levy_customer_json(c) INTO j FROM public.customers c WHERE c.id = p_id;
-	WHEN 'product' THEN SELECT levy_product_json(p) INTO j FROM public.products p WHERE p.id = p_id;
-	WHEN 'plan' THEN SELECT levy_plan_json(p) INTO j FROM public.plans p WHERE p.id = p_id;
-	WHEN 'payment_method' THEN
-		SELECT levy_payment_method_json(m) INTO j FROM public.payment_methods m WHERE m.id = p_id;
-	WHEN 'event' THEN SELECT levy_event_json(e) INTO j FROM public.events e WHERE e.id = p_id;
-	ELSE j := NULL;
-	END CASE;
-	RETURN j;
-END
-$$;
-
--- The list position of an object (a starting_after / ending_before cursor).
-CREATE FUNCTION levy_list_position(p_type text, p_id text) RETURNS bigint
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, public
-AS $$
-DECLARE
-	n bigint;
-BEGIN
-	CASE p_type
-	WHEN 'customer' THEN SELECT c.seq INTO n FROM public.customers c WHERE c.id = p_id AND NOT c.deleted;
-	WHEN 'product' THEN SELECT p.seq INTO n FROM public.products p WHERE p.id = p_id AND NOT p.deleted;
-	WHEN 'plan' THEN SELECT p.seq INTO n FROM public.plans p WHERE p.id = p_id AND NOT p.deleted;
-	WHEN 'payment_method' THEN SELECT m.seq INTO n FROM public.payment_methods m WHERE m.id = p_id;
-	WHEN 'event' THEN SELECT e.seq INTO n FROM public.events e WHERE e.id = p_id;
-	ELSE n := NULL;
-	END CASE;
-	RETURN n;
-END
-$$;
-
 DO $$
 DECLARE
 	t text;
@@ -622,7 +580,7 @@ GRANT UPDATE (customer, billing_details, exp_month, exp_year, metadata, processo
 GRANT USAGE ON SEQUENCE levy_object_seq TO levy_app;
 GRANT EXECUTE ON FUNCTION levy_new_id(text), levy_epoch(timestamptz), levy_metadata_ok(jsonb),
 	levy_metadata_merge(jsonb, jsonb), levy_json_changes(jsonb, jsonb),
-	levy_event(text, jsonb, jsonb), levy_event_json(events), levy_idem_begin(text, text, text),
+	levy_event(text, jsonb, jsonb), levy_event_json(events), levy_idem_begin(text, text),
 	levy_idem_finish(text, text, integer, text), levy_product_json(products),
 	levy_plan_json(plans), levy_customer_json(customers),
-	levy_payment_method_json(payment_methods), levy_object_json(text, text), levy_list_position(text, text) TO levy_app;
+	levy_payment_method_json(payment_methods) TO levy_app;

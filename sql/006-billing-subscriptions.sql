@@ -572,8 +572,9 @@ AS $$
 		'transfer_data', NULL, 'transfer_group', NULL)
 $$;
 
--- A billing object by its type and id (expand[]), now with this part's types.
-CREATE OR REPLACE FUNCTION levy_object_json(p_type text, p_id text) RETURNS jsonb
+-- A billing object by its type and id, for expand[] and answers: row-level
+-- security decides what exists.  A migration that adds a type replaces it.
+CREATE FUNCTION levy_object_json(p_type text, p_id text) RETURNS jsonb
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, public
 AS $$
@@ -602,7 +603,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION levy_list_position(p_type text, p_id text) RETURNS bigint
+-- The list position of an object (a starting_after / ending_before cursor).
+CREATE FUNCTION levy_list_position(p_type text, p_id text) RETURNS bigint
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, public
 AS $$
@@ -725,4 +727,5 @@ GRANT EXECUTE ON FUNCTION levy_plan_price_json(plans), levy_subscription_item_js
 	levy_subscription_json(subscriptions), levy_invoice_item_json(invoice_items),
 	levy_invoice_line_json(invoice_lines), levy_invoice_json(invoices),
 	levy_payment_intent_json(payment_intents), levy_refund_json(refunds),
-	levy_charge_json(charges), levy_emit(text, text, text, jsonb) TO levy_app;
+	levy_charge_json(charges), levy_emit(text, text, text, jsonb),
+	levy_object_json(text, text), levy_list_position(text, text) TO levy_app;

@@ -118,7 +118,7 @@ int session_login(struct req *r, struct reply *out, struct err *e)
 	if (failures > 0 && db_login_failure_clear(r->db, r->arena, lower, e) != 0)
 		return -1;
 
-	struct db_ctx ctx = {u.tenant_id, 0, u.user_id};
+	struct db_ctx ctx = {.tenant_id = u.tenant_id, .livemode = 0, .user_id = u.user_id};
 	r->who.tenant_id = u.tenant_id;
 	if (db_begin(r->db, false, &ctx, e) != 0)
 		return -1;
@@ -180,7 +180,7 @@ int session_refresh(struct req *r, struct reply *out, struct err *e)
 
 	if (param_only(&r->in, allowed, e) != 0 || read_refresh(r, &c, e) != 0)
 		return -1;
-	ctx = (struct db_ctx){c.tid, 0, c.sub};
+	ctx = (struct db_ctx){.tenant_id = c.tid, .livemode = 0, .user_id = c.sub};
 	r->who.tenant_id = c.tid;
 	if (db_begin(r->db, false, &ctx, e) != 0)
 		return -1;

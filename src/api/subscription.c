@@ -485,15 +485,20 @@ static int sub_first_invoice(struct req *r, const struct sub_new *s, const char 
 	return inv_finalize(r, *invoice, e);
 }
 
-/* A first invoice with nothing due was paid by its finalization: the subscription is active. */
-static int sub_settle_free(struct req *r, const char *id, const char *invoice, struct err *e)
+/*
+ * A first invoice with nothing due was paid by its finalization: the
+ * subscription is active.  *status is the invoice's status after it.
+ */
+static int sub_settle_free(struct req *r, const char *id, const char *invoice, const char **status,
+                           struct err *e)
 {
 	PGresult *res = db_exec(r->db, r->arena, &sub_invoice_status, 1, &invoice, e);
 	const char *prev;
 
 	if (res == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 0), "paid") != 0)
+	*status = db_str(r->arena, res, 0, 0);
+	if (strcmp(*status, "paid") != 0)
 		return 0;
 	res = db_exec(r->db, r->arena, &sub_lock_json, 1, &id, e);
 	if (res == NULL)
@@ -510,28 +515,21 @@ int subscription_create(struct req *r, struct reply *out, struct err *e)
 {
 	struct sub_new *s = arena_alloc(r->arena, sizeof(*s));
 	long long start = 0, end = 0, remaining = 1, total = 1;
-	const char *id, *invoice, *text;
+	const char *id, *invoice, *text, *status;
 	struct pay_outcome o;
 
 	if (sub_read(r, s, e) != 0 ||
 	    sub_first_period(r, s, &start, &end, &remaining, &total, e) != 0 ||
 	    sub_insert_rows(r, s, start, end, &id, e) != 0 ||
 	    sub_first_invoice(r, s, id, start, end, remaining, total, &invoice, e) != 0 ||
-	    sub_settle_free(r, id, invoice, e) != 0)
+	    sub_settle_free(r, id, invoice, &status, e) != 0)
 		return -1;
-	if (s->collection == 0 && s->behavior != 2) {
-		PGresult *res = db_exec(r->db, r->arena, &sub_invoice_status, 1, &invoice, e);
-
-		if (res == NULL)
+	if (s->collection == 0 && s->behavior != 2 && strcmp(status, "open") == 0) {
+		if (inv_pay(r, invoice, NULL, false, &o, e) != 0)
 			return -1;
-		if (strcmp(PQgetvalue(res, 0, 0), "open") == 0) {
-			if (inv_pay(r, invoice, NULL, false, &o, e) != 0)
-				return -1;
-			/* error_if_incomplete: a decline creates nothing (the transaction is
-			 * undone). */
-			if (o.attempted && !o.succeeded && s->behavior == 1)
-				return inv_card_error(&o, e);
-		}
+		/* error_if_incomplete: a decline creates nothing (the transaction is undone). */
+		if (o.attempted && !o.succeeded && s->behavior == 1)
+			return inv_card_error(&o, e);
 	}
 	text = inv_object_text(r, "subscription", id, e);
 	return text != NULL ? obj_reply(r, out, 200, &obj_subscription, text, e) : -1;

@@ -76,7 +76,7 @@ struct stmt *db_apikey_open_stmt(void)
 	STMT(apikey_open, "SELECT key_id, tenant_id, secret, livemode, company_name, slug,"
 	                  " tenant_status, email, domain, logo_url, primary_color, webhook_url,"
 	                  " platform_fee_bp, subscription_tier, created, updated"
-	                  " FROM levy_auth_api_key_open($1, $2)");
+	                  " FROM levy_auth_api_key_open($1, $2, $3)");
 
 	return &apikey_open;
 }

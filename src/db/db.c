@@ -238,22 +238,25 @@ static int db_pipe_end(struct db *db, struct err *e)
 
 STMT(db_context_set, "SELECT set_config('app.tenant_id', $1, true),"
                      " set_config('app.livemode', $2, true),"
-                     " set_config('app.user_id', $3, true)");
+                     " set_config('app.user_id', $3, true),"
+                     " CASE WHEN $4 <> '' THEN set_config('app.request_id', $4, true) END");
 
-static void db_ctx_params(const struct db_ctx *ctx, char out[3][24])
+static void db_ctx_params(const struct db_ctx *ctx, char out[DB_CTX_PARAMS][DB_CTX_LEN])
 {
 	out[0][0] = out[2][0] = '\0';
 	if (ctx->tenant_id > 0)
-		snprintf(out[0], 24, "%lld", ctx->tenant_id);
-	snprintf(out[1], 24, "%s", ctx->livemode < 0 ? "" : (ctx->livemode ? "true" : "false"));
+		snprintf(out[0], DB_CTX_LEN, "%lld", ctx->tenant_id);
+	snprintf(out[1], DB_CTX_LEN, "%s",
+	         ctx->livemode < 0 ? "" : (ctx->livemode ? "true" : "false"));
 	if (ctx->user_id > 0)
-		snprintf(out[2], 24, "%lld", ctx->user_id);
+		snprintf(out[2], DB_CTX_LEN, "%lld", ctx->user_id);
+	snprintf(out[3], DB_CTX_LEN, "%s", ctx->request_id != NULL ? ctx->request_id : "");
 }
 
 int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e)
 {
-	char vals[3][24];
-	const char *params[3] = {vals[0], vals[1], vals[2]};
+	char vals[DB_CTX_PARAMS][DB_CTX_LEN];
+	const char *params[DB_CTX_PARAMS] = {vals[0], vals[1], vals[2], vals[3]};
 	PGresult *r;
 
 	if (db->begin_pending) {
@@ -262,7 +265,7 @@ int db_set_context(struct db *db, const struct db_ctx *ctx, struct err *e)
 		return 0;
 	}
 	db_ctx_params(ctx, vals);
-	r = db_exec(db, NULL, &db_context_set, 3, params, e);
+	r = db_exec(db, NULL, &db_context_set, DB_CTX_PARAMS, params, e);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
@@ -441,7 +444,8 @@ lost:
 static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const char *const *params,
                                    struct err *e)
 {
-	const char *ctx[3] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2]};
+	const char *ctx[DB_CTX_PARAMS] = {db->begin_ctx[0], db->begin_ctx[1], db->begin_ctx[2],
+	                                  db->begin_ctx[3]};
 	const struct db_check *check = db->begin_check;
 	bool implicit = check != NULL && check->implicit;
 	/*
@@ -465,8 +469,8 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	if ((!implicit &&
 	     PQsendQueryParams(db->conn, db->begin_readonly ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
 	                       NULL, NULL, NULL, 0) != 1) ||
-	    (db->begin_has_ctx &&
-	     PQsendQueryPrepared(db->conn, db_context_set.name, 3, ctx, NULL, NULL, 0) != 1) ||
+	    (db->begin_has_ctx && PQsendQueryPrepared(db->conn, db_context_set.name, DB_CTX_PARAMS,
+	                                              ctx, NULL, NULL, 0) != 1) ||
 	    (check != NULL && PQsendQueryPrepared(db->conn, check->stmt->name, check->n,
 	                                          check->params, NULL, NULL, 0) != 1) ||
 	    (s != NULL && PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1))

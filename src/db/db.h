@@ -45,6 +45,10 @@ struct stmt {
 /* STMT(tenant_get, "SELECT ... WHERE id = $1") declares a static struct stmt. */
 #define STMT(id, text) static struct stmt id = {#id, text, 0}
 
+/* The context's settings: app.tenant_id, app.livemode, app.user_id, app.request_id. */
+#define DB_CTX_PARAMS 4
+#define DB_CTX_LEN 40
+
 struct db {
 	PGconn *conn;
 	char *conninfo;
@@ -58,7 +62,7 @@ struct db {
 	bool begin_pending;
 	bool begin_readonly;
 	bool begin_has_ctx;
-	char begin_ctx[3][24];
+	char begin_ctx[DB_CTX_PARAMS][DB_CTX_LEN];
 	const struct db_check *begin_check; /* NULL: none, or already answered */
 	/* A read-only COMMIT sent without waiting; its result is read before the next command. */
 	bool commit_unread;
@@ -75,6 +79,8 @@ struct db_ctx {
 	long long tenant_id;
 	int livemode;      /* 0, 1, or -1: unset */
 	long long user_id; /* 0: none (API key) */
+	/* A write's Request-Id, for event.request.id (app.request_id); NULL: none. */
+	const char *request_id;
 };
 
 /*

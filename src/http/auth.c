@@ -268,7 +268,8 @@ static int key_checked(void *arg, PGresult *res, struct err *e)
 int auth_begin(struct req *r, struct err *e)
 {
 	bool readonly = (r->route->flags & R_READONLY) != 0;
-	struct db_ctx ctx = {r->who.tenant_id, r->who.livemode, r->who.user_id};
+	struct db_ctx ctx = {r->who.tenant_id, r->who.livemode, r->who.user_id,
+	                     readonly ? NULL : r->id};
 	char *uid;
 
 	switch (r->who.kind) {
@@ -295,8 +296,9 @@ int auth_begin(struct req *r, struct err *e)
 		 */
 		r->check =
 		        (struct db_check){.stmt = db_apikey_open_stmt(),
-		                          .n = 2,
-		                          .params = {r->who.key_hash, readonly ? "true" : "false"},
+		                          .n = 3,
+		                          .params = {r->who.key_hash, readonly ? "true" : "false",
+		                                     readonly ? NULL : r->id},
 		                          .fn = key_checked,
 		                          .arg = r,
 		                          .implicit = readonly};

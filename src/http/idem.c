@@ -14,20 +14,8 @@
 #include "http/reply.h"
 #include "http/req.h"
 
-STMT(idem_begin_stmt, "SELECT state, status, body FROM levy_idem_begin($1, $2, $3)");
+STMT(idem_begin_stmt, "SELECT state, status, body FROM levy_idem_begin($1, $2)");
 STMT(idem_finish_stmt, "SELECT levy_idem_finish($1, $2, $3, $4)");
-STMT(idem_request_stmt, "SELECT set_config('app.request_id', $1, true)");
-
-int idem_name_request(struct req *r, struct err *e)
-{
-	const char *params[1] = {r->id};
-
-	if (strcmp(r->method, "GET") == 0 || r->who.kind == P_NONE ||
-	    (r->route->flags & R_READONLY) != 0)
-		return 0;
-	return db_exec(r->db, r->arena, &idem_request_stmt, 1, params, e) != NULL ? 0 : -1;
-}
-
 int idem_prepare(struct req *r, struct idem *id, struct err *e)
 {
 	const char *key = req_header(r, "Idempotency-Key");
@@ -58,13 +46,13 @@ int idem_prepare(struct req *r, struct idem *id, struct err *e)
 int idem_begin(struct req *r, const struct idem *id, struct reply *out, bool *replayed,
                struct err *e)
 {
-	const char *params[3] = {id->key, id->hash, r->id};
+	const char *params[2] = {id->key, id->hash};
 	PGresult *res;
 	const char *state;
 	struct json_object *body;
 
 	*replayed = false;
-	res = db_exec(r->db, r->arena, &idem_begin_stmt, 3, params, e);
+	res = db_exec(r->db, r->arena, &idem_begin_stmt, 2, params, e);
 	if (res == NULL)
 		return -1;
 	state = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";

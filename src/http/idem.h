@@ -39,11 +39,6 @@ int idem_prepare(struct req *r, struct idem *id, struct err *e);
  */
 int idem_begin(struct req *r, const struct idem *id, struct reply *out, bool *replayed,
                struct err *e);
-/*
- * For a write without an Idempotency-Key: names the request for the events
- * it records (event.request.id), as idem_begin() does for one with a key.
- */
-int idem_name_request(struct req *r, struct err *e);
 /* After the handler, still in its transaction: stores the answer (out, or e when set). */
 int idem_finish(struct req *r, const struct idem *id, const struct reply *out,
                 const struct err *handler_err, struct err *e);

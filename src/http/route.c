@@ -190,11 +190,8 @@ static int run_idempotent(struct req *r, const struct idem *id, struct reply *ou
 {
 	bool replayed;
 
-	if (id->key == NULL) {
-		if (idem_name_request(r, e) != 0)
-			return -1;
+	if (id->key == NULL)
 		return r->route->fn(r, out, e);
-	}
 	if (idem_begin(r, id, out, &replayed, e) != 0)
 		return -1;
 	if (replayed)

@@ -38,7 +38,7 @@ def without_identity(c):
     return {k: v for k, v in c.items() if k not in ("id", "created")}
 
 
-class CustomerCase(LevyTestCase):
+class CustomerCase(st.SdkCase):
     @classmethod
     def setUpClass(cls):
         cls.t = st.tenant()
@@ -48,30 +48,8 @@ class CustomerCase(LevyTestCase):
 
     def assertInvalid(self, status=400, code=lt.ANY, param=lt.ANY, message=None):
         """A context manager: the SDK call inside raises InvalidRequestError as described."""
-        case = self
-
-        class Ctx:
-            def __enter__(self):
-                self.cm = case.assertRaises(stripe.error.InvalidRequestError)
-                self.cm.__enter__()
-                return self
-
-            def __exit__(self, *exc):
-                if not self.cm.__exit__(*exc):
-                    return False
-                e = self.cm.exception
-                case.assertEqual(e.http_status, status, e.json_body)
-                case.assertEqual(e.json_body["error"]["type"], "invalid_request_error")
-                if code is not lt.ANY:
-                    case.assertEqual(e.code, code, e.json_body)
-                if param is not lt.ANY:
-                    case.assertEqual(e.param, param, e.json_body)
-                if message is not None:
-                    case.assertIn(message, e.user_message, e.json_body)
-                self.exception = e
-                return True
-
-        return Ctx()
+        return self.sdk_raises(stripe.error.InvalidRequestError, "invalid_request_error", status,
+                               code, param, message)
 
 
 class Crud(CustomerCase):

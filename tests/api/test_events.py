@@ -176,6 +176,16 @@ class Recorded(LevyTestCase):
         ev = self.events_of(c.id, "customer.deleted")[0]
         self.assertEqual(ev["request"], {"id": d.last_response.request_id, "idempotency_key": None})
 
+    def test_writes_without_a_key_name_their_request(self):
+        """A POST with no Idempotency-Key, by secret key or by a dashboard user (whose context
+        levy sets itself), names its request all the same."""
+        for auth in ({"key": self.t.sk_test}, {"token": self.t.access}):
+            with self.subTest(by=list(auth)[0]):
+                status, h, c = lt.post("/api/v1/customers", {"name": "Plain"}, **auth)
+                self.assertEqual(status, 200, c)
+                ev = self.events_of(c["id"], "customer.created")[0]
+                self.assertEqual(ev["request"], {"id": h["Request-Id"], "idempotency_key": None})
+
     def test_failed_change_records_nothing(self):
         c = stripe.Customer.create(name="Kept")
         n = len(all_events(self.t.sk_test))

@@ -47,7 +47,7 @@ class KeyOpen(LevyTestCase):
         return lt.psql_rows(APP, "BEGIN;\n" + sql + "\nROLLBACK;\n")
 
     def open_row(self, key, readonly="false"):
-        rows = self.run_sql("SELECT %s FROM levy_auth_api_key_open('%s', %s);"
+        rows = self.run_sql("SELECT %s FROM levy_auth_api_key_open('%s', %s, NULL);"
                             % (COLUMNS, key_hash(key), readonly))
         self.assertEqual(len(rows), 1)
         return dict(zip([c.strip() for c in COLUMNS.split(",")], rows[0]))
@@ -57,7 +57,7 @@ class KeyOpen(LevyTestCase):
         for key, mode in ((t.sk_test, "false"), (t.sk_live, "true"), (t.pk_test, "false")):
             with self.subTest(key=key[:8]):
                 rows = self.run_sql(
-                    "SELECT tenant_id FROM levy_auth_api_key_open('%s', false);\n"
+                    "SELECT tenant_id FROM levy_auth_api_key_open('%s', false, NULL);\n"
                     "SELECT current_setting('app.tenant_id'), current_setting('app.livemode'),"
                     " current_setting('app.user_id'), current_setting('transaction_read_only');\n"
                     "SELECT count(*) FROM tenant_users;" % key_hash(key))
@@ -82,9 +82,22 @@ class KeyOpen(LevyTestCase):
         row = self.open_row(t.pk_test)
         self.assertEqual((row["secret"], row["livemode"], row["email"]), ("f", "f", t.email))
 
+    def test_names_a_writes_request(self):
+        """A write's Request-Id becomes app.request_id (event.request.id); a read sets none."""
+        t = lt.new_tenant()
+        rows = self.run_sql(
+            "SELECT tenant_id FROM levy_auth_api_key_open('%s', false, 'req_abc');\n"
+            "SELECT current_setting('app.request_id', true);" % key_hash(t.sk_test))
+        self.assertEqual(rows[1], ["req_abc"])
+        rows = self.run_sql(
+            "SELECT tenant_id FROM levy_auth_api_key_open('%s', true, NULL);\n"
+            "SELECT 'id=' || coalesce(current_setting('app.request_id', true), '');"
+            % key_hash(t.sk_test))
+        self.assertEqual(rows[1], ["id="])
+
     def test_read_only_mode(self):
         t = lt.new_tenant()
-        p = lt.psql(APP, "BEGIN;\nSELECT tenant_id FROM levy_auth_api_key_open('%s', true);\n"
+        p = lt.psql(APP, "BEGIN;\nSELECT tenant_id FROM levy_auth_api_key_open('%s', true, NULL);\n"
                          "UPDATE tenant_users SET first_name = 'x';\nROLLBACK;\n"
                     % key_hash(t.sk_test), check=False)
         self.assertNotEqual(p.returncode, 0)
@@ -99,7 +112,7 @@ class KeyOpen(LevyTestCase):
             with self.subTest(key=key[:8]):
                 rows = self.run_sql(
                     "SELECT count(key_id), count(tenant_id), count(email), count(tenant_status)"
-                    " FROM levy_auth_api_key_open('%s', false);\n"
+                    " FROM levy_auth_api_key_open('%s', false, NULL);\n"
                     "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
                     "SELECT count(*) FROM tenant_users;" % key_hash(key))
                 self.assertEqual(rows, [["0", "0", "0", "0"], ["ctx="], ["0"]])
@@ -113,7 +126,7 @@ class KeyOpen(LevyTestCase):
             for c in PROFILE:
                 self.assertEqual(row[c], "", "%s of a suspended tenant was returned" % c)
             rows = self.run_sql(
-                "SELECT tenant_status FROM levy_auth_api_key_open('%s', false);\n"
+                "SELECT tenant_status FROM levy_auth_api_key_open('%s', false, NULL);\n"
                 "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
                 "SELECT count(*) FROM tenants;" % key_hash(t.sk_test))
             self.assertEqual(rows, [["suspended"], ["ctx="], ["0"]])

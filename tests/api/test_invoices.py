@@ -19,7 +19,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
-from levytest import LevyTestCase  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -133,7 +132,7 @@ def insert_subscription(tenant, customer, plan, quantity=1, start=None, end=None
     return rows[0][0], rows[0][1]
 
 
-class InvoiceCase(LevyTestCase):
+class InvoiceCase(st.SdkCase):
     @classmethod
     def setUpClass(cls):
         cls.t = st.tenant()
@@ -141,45 +140,16 @@ class InvoiceCase(LevyTestCase):
     def setUp(self):
         st.use(self.t.sk_test)
 
-    def _raises(self, cls, type_, status, code, param, message, decline_code=lt.ANY):
-        case = self
-
-        class Ctx:
-            def __enter__(self):
-                self.cm = case.assertRaises(cls)
-                self.cm.__enter__()
-                return self
-
-            def __exit__(self, *exc):
-                if not self.cm.__exit__(*exc):
-                    return False
-                e = self.cm.exception
-                err = e.json_body["error"]
-                case.assertEqual(e.http_status, status, e.json_body)
-                case.assertEqual(err["type"], type_, e.json_body)
-                if code is not lt.ANY:
-                    case.assertEqual(err.get("code"), code, e.json_body)
-                if param is not lt.ANY:
-                    case.assertEqual(err.get("param"), param, e.json_body)
-                if decline_code is not lt.ANY:
-                    case.assertEqual(err.get("decline_code"), decline_code, e.json_body)
-                if message is not None:
-                    case.assertIn(message, err["message"], e.json_body)
-                self.exception = e
-                return True
-
-        return Ctx()
-
     def assertInvalid(self, status=400, code=lt.ANY, param=lt.ANY, message=None):
         """A context manager: the SDK call inside raises InvalidRequestError as described."""
-        return self._raises(stripe.error.InvalidRequestError, "invalid_request_error", status,
+        return self.sdk_raises(stripe.error.InvalidRequestError, "invalid_request_error", status,
                             code, param, message)
 
     def assertMissing(self, param="id", message=None):
         return self.assertInvalid(404, "resource_missing", param, message)
 
     def assertCard(self, code="card_declined", decline_code=lt.ANY, message=None):
-        return self._raises(stripe.error.CardError, "card_error", 402, code, lt.ANY, message,
+        return self.sdk_raises(stripe.error.CardError, "card_error", 402, code, lt.ANY, message,
                             decline_code)
 
     def customer(self, pm=None, **kw):

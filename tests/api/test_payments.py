@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
-from levytest import LevyTestCase  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -132,7 +131,7 @@ def raw_error(resp):
     return status, body["error"]
 
 
-class PayCase(LevyTestCase):
+class PayCase(st.SdkCase):
     fee = None  # the tenant's platform fee percentage, when the class sets one
 
     @classmethod
@@ -146,42 +145,13 @@ class PayCase(LevyTestCase):
 
     def assertInvalid(self, status=400, code=lt.ANY, param=lt.ANY, message=None):
         """A context manager: the SDK call inside raises InvalidRequestError as described."""
-        return self._raises(stripe.error.InvalidRequestError, "invalid_request_error", status,
+        return self.sdk_raises(stripe.error.InvalidRequestError, "invalid_request_error", status,
                             code, param, message)
 
     def assertCard(self, code, decline_code, message=None):
         """A context manager: the SDK call inside raises CardError (402) as described."""
-        return self._raises(stripe.error.CardError, "card_error", 402, code, None, message,
+        return self.sdk_raises(stripe.error.CardError, "card_error", 402, code, None, message,
                             decline_code)
-
-    def _raises(self, cls, type_, status, code, param, message, decline_code=lt.ANY):
-        case = self
-
-        class Ctx:
-            def __enter__(self):
-                self.cm = case.assertRaises(cls)
-                self.cm.__enter__()
-                return self
-
-            def __exit__(self, *exc):
-                if not self.cm.__exit__(*exc):
-                    return False
-                e = self.cm.exception
-                err = e.json_body["error"]
-                case.assertEqual(e.http_status, status, e.json_body)
-                case.assertEqual(err["type"], type_, e.json_body)
-                if code is not lt.ANY:
-                    case.assertEqual(err.get("code"), code, e.json_body)
-                if param is not lt.ANY:
-                    case.assertEqual(err.get("param"), param, e.json_body)
-                if decline_code is not lt.ANY:
-                    case.assertEqual(err.get("decline_code"), decline_code, e.json_body)
-                if message is not None:
-                    case.assertIn(message, err["message"], e.json_body)
-                self.exception = e
-                return True
-
-        return Ctx()
 
     def paid(self, amount=1000, currency="usd", **kw):
         """A payment intent paid with pm_card_visa."""

@@ -30,3 +30,39 @@ def tenant():
     t = lt.new_tenant()
     use(t.sk_test)
     return t
+
+
+class SdkCase(lt.LevyTestCase):
+    """A test case with one way to assert an error the SDK raised."""
+
+    def sdk_raises(self, cls, type_, status, code, param, message, decline_code=lt.ANY):
+        """A context manager: the SDK call inside raises `cls` with this HTTP status and
+        error type, code, param and decline_code (lt.ANY: not checked), and a message that
+        contains `message` (None: not checked).  The exception is kept as .exception."""
+        case = self
+
+        class Ctx:
+            def __enter__(self):
+                self.cm = case.assertRaises(cls)
+                self.cm.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                if not self.cm.__exit__(*exc):
+                    return False
+                e = self.cm.exception
+                err = e.json_body["error"]
+                case.assertEqual(e.http_status, status, e.json_body)
+                case.assertEqual(err["type"], type_, e.json_body)
+                if code is not lt.ANY:
+                    case.assertEqual(err.get("code"), code, e.json_body)
+                if param is not lt.ANY:
+                    case.assertEqual(err.get("param"), param, e.json_body)
+                if decline_code is not lt.ANY:
+                    case.assertEqual(err.get("decline_code"), decline_code, e.json_body)
+                if message is not None:
+                    case.assertIn(message, err["message"], e.json_body)
+                self.exception = e
+                return True
+
+        return Ctx()
