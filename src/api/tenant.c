@@ -189,16 +189,14 @@ int tenant_me_get(struct req *r, struct reply *out, struct err *e)
 
 	db_final(r->db);
 	/*
-	 * An API key's look-up answers with its tenant (r->who.tenant): settling
-	 * it is the whole transaction.  A user's token gets the statement.
+	 * The look-up of an API key or a user answers with the tenant
+	 * (r->who.tenant): settling it is the whole transaction.
 	 */
-	if (r->who.kind == P_API_KEY) {
-		if (db_settle(r->db, e) != 0)
-			return -1;
-		if (r->who.tenant != NULL)
-			return reply_json(r, out, 200,
-			                  render_tenant_profile(r->who.tenant, r->who.livemode));
-	}
+	if (db_settle(r->db, e) != 0)
+		return -1;
+	if (r->who.tenant != NULL)
+		return reply_json(r, out, 200,
+		                  render_tenant_profile(r->who.tenant, r->who.livemode));
 	if (db_tenant_get(r->db, r->arena, &t, e) != 0)
 		return -1;
 	return reply_json(r, out, 200, render_tenant_profile(&t, r->who.livemode));

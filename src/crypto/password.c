@@ -167,7 +167,7 @@ void password_burn(const char *password, int iterations)
 
 static int password_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, *(const char *const *)elem);
+	return strcmp(key, (const char *)elem);
 }
 
 static void password_lower(char *dst, const char *src, size_t n)

@@ -94,7 +94,7 @@ struct db_ctx {
 struct db_check {
 	struct stmt *stmt;
 	int n;
-	const char *params[3];
+	const char *params[5];
 	int (*fn)(void *arg, PGresult *r, struct err *e);
 	void *arg;
 	/*

@@ -209,10 +209,14 @@ STMT(auth_user_load, "SELECT u.role, u.is_active, t.status, t.company_name, t.sl
                      " FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id"
                      " WHERE u.id = $1");
 
-/* The user's row (auth_user_load) becomes the principal's role, or a 401/403. */
+/*
+ * The user's current role and state become the principal, or a 401/403:
+ * from auth_user_load (role, is_active, status, company_name, slug), or
+ * from levy_auth_user_open(), whose first five columns are the same.
+ */
 static int user_judge(struct req *r, PGresult *res, struct err *e)
 {
-	if (PQntuples(res) != 1 || !db_bool(res, 0, 1))
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1) || !db_bool(res, 0, 1))
 		return unauthenticated(e, "Invalid or expired token.");
 	if (strcmp(PQgetvalue(res, 0, 2), "active") != 0)
 		return err_set(e, 403, E_PERMISSION, "account_suspended", NULL,
@@ -221,6 +225,32 @@ static int user_judge(struct req *r, PGresult *res, struct err *e)
 	r->who.company_name = db_str(r->arena, res, 0, 3);
 	r->who.slug = db_str(r->arena, res, 0, 4);
 	return 0;
+}
+
+STMT(auth_user_open, "SELECT role, is_active, tenant_status, company_name, slug, email, domain,"
+                     " logo_url, primary_color, webhook_url, platform_fee_bp, subscription_tier,"
+                     " created, updated FROM levy_auth_user_open($1, $2, $3, $4, $5)");
+
+/* levy_auth_user_open()'s tenant profile (an active user of an active tenant only). */
+static struct tenant_row *user_tenant(struct req *r, PGresult *res)
+{
+	struct tenant_row *t = arena_alloc(r->arena, sizeof(*t));
+
+	memset(t, 0, sizeof(*t));
+	t->id = r->who.tenant_id;
+	t->company_name = r->who.company_name;
+	t->slug = r->who.slug;
+	t->status = db_str(r->arena, res, 0, 2);
+	t->email = db_str(r->arena, res, 0, 5);
+	t->domain = db_str(r->arena, res, 0, 6);
+	t->logo_url = db_str(r->arena, res, 0, 7);
+	t->primary_color = db_str(r->arena, res, 0, 8);
+	t->webhook_url = db_str(r->arena, res, 0, 9);
+	t->platform_fee_bp = (int)db_int(res, 0, 10);
+	t->subscription_tier = db_str(r->arena, res, 0, 11);
+	t->created = db_int(res, 0, 12);
+	t->updated = db_int(res, 0, 13);
+	return t;
 }
 
 int auth_load_user(struct req *r, struct err *e)
@@ -247,6 +277,8 @@ static int user_checked(void *arg, PGresult *res, struct err *e)
 
 	if (user_judge(r, res, e) != 0)
 		return -1;
+	if (PQnfields(res) == 14)
+		r->who.tenant = user_tenant(r, res);
 	return route_action(r, e);
 }
 
@@ -268,21 +300,28 @@ static int key_checked(void *arg, PGresult *res, struct err *e)
 int auth_begin(struct req *r, struct err *e)
 {
 	bool readonly = (r->route->flags & R_READONLY) != 0;
-	struct db_ctx ctx = {r->who.tenant_id, r->who.livemode, r->who.user_id,
-	                     readonly ? NULL : r->id};
-	char *uid;
+	char *uid, *tid;
 
 	switch (r->who.kind) {
 	case P_USER:
+		/*
+		 * As for a key: the look-up sets the context (and read-only mode,
+		 * so that a read-only route needs no BEGIN) and answers with the
+		 * tenant's profile.  Handlers may need the role before their first
+		 * statement: settle now.
+		 */
 		uid = arena_printf(r->arena, "%lld", r->who.user_id);
-		r->check = (struct db_check){.stmt = &auth_user_load,
-		                             .n = 1,
-		                             .params = {uid},
-		                             .fn = user_checked,
-		                             .arg = r};
-		if (db_begin_checked(r->db, readonly, &ctx, &r->check, e) != 0)
+		tid = arena_printf(r->arena, "%lld", r->who.tenant_id);
+		r->check = (struct db_check){
+		        .stmt = &auth_user_open,
+		        .n = 5,
+		        .params = {uid, tid, r->who.livemode ? "true" : "false",
+		                   readonly ? "true" : "false", readonly ? NULL : r->id},
+		        .fn = user_checked,
+		        .arg = r,
+		        .implicit = readonly};
+		if (db_begin_checked(r->db, false, NULL, &r->check, e) != 0)
 			return -1;
-		/* Handlers may need the role before their first statement: settle now. */
 		if (db_settle(r->db, e) != 0) {
 			db_rollback(r->db);
 			return -1;

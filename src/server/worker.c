@@ -40,6 +40,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -193,6 +194,16 @@ void worker_main(int listen_fd, const struct conf *conf)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		worker_stop = 1;
 
+#ifdef __GLIBC__
+	/*
+	 * glibc raises its mmap threshold each time a large block is freed, so
+	 * that after one large answer every later large buffer comes from the
+	 * heap, whose freed middle pages stay the worker's.  Fixed thresholds
+	 * keep large buffers in mappings of their own, returned when freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
 	rc = FCGX_Init();
 	if (rc != 0) {
 		log_error("could not initialize libfcgi: error %d", rc);

@@ -5,6 +5,9 @@
   sets the context of the key's own tenant and mode only for an active tenant, sets read-only
   mode when asked, and returns the tenant's profile only for an active tenant; it is a
   SECURITY DEFINER function with a fixed search_path that only levy_app may execute.
+- levy_auth_user_open() (sql/009) does the same for a dashboard user's token: the context of
+  the token's tenant, mode and user only for an active user of an active tenant, read-only
+  mode and the request's id when asked, the profile only then.
 - GET tenants/me with a key answers from that look-up alone: the same profile as a user's
   token reads under row-level security, current after a PATCH, and the key is stamped.
 - Request ids are unique across requests and workers, in the documented form, and the
@@ -147,6 +150,109 @@ class KeyOpen(LevyTestCase):
         self.assertEqual((owner, superuser), ("levy_owner", "f"))
         grantees = sorted(entry.split("=")[0] for entry in acl.split(";"))
         self.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
+
+
+class UserOpen(LevyTestCase):
+    """levy_auth_user_open() (sql/009): a dashboard user's look-up that opens the request."""
+
+    COLS = ("role, is_active, tenant_status, company_name, slug, email, domain, logo_url,"
+            " primary_color, webhook_url, platform_fee_bp, subscription_tier, created, updated")
+
+    def run_sql(self, sql):
+        return lt.psql_rows(APP, "BEGIN;\n" + sql + "\nROLLBACK;\n")
+
+    def open_sql(self, uid, tid, live="false", readonly="false", request_id="NULL"):
+        return ("SELECT %s FROM levy_auth_user_open(%d, %d, %s, %s, %s);"
+                % (self.COLS, uid, tid, live, readonly, request_id))
+
+    def context_sql(self):
+        return ("SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '') || '/'"
+                " || coalesce(current_setting('app.livemode', true), '') || '/'"
+                " || coalesce(current_setting('app.user_id', true), '') || '/'"
+                " || coalesce(current_setting('app.request_id', true), '') || '/'"
+                " || current_setting('transaction_read_only');\n"
+                "SELECT count(*) FROM tenant_users;")
+
+    def test_sets_context_and_returns_the_profile(self):
+        t = lt.new_tenant(domain="user-open.example.com")
+        rows = self.run_sql(self.open_sql(t.user_id, t.id, live="true", request_id="'req_u1'")
+                            + "\n" + self.context_sql())
+        want = lt.psql_rows(SUPER, "SELECT 'owner', 't', 'active', company_name, slug, email, domain,"
+                                   " logo_url, primary_color, webhook_url, platform_fee_bp,"
+                                   " subscription_tier, floor(extract(epoch FROM created_at))::bigint,"
+                                   " floor(extract(epoch FROM updated_at))::bigint"
+                                   " FROM tenants WHERE id = %d;" % t.id)[0]
+        self.assertEqual(rows[0], want)
+        self.assertEqual(rows[1], ["ctx=%d/true/%d/req_u1/off" % (t.id, t.user_id)])
+        self.assertEqual(rows[2], ["1"])
+        rows = self.run_sql(self.open_sql(t.user_id, t.id, readonly="true") + "\n"
+                            + self.context_sql())
+        self.assertEqual(rows[1], ["ctx=%d/false/%d//on" % (t.id, t.user_id)])
+
+    def test_a_user_of_another_tenant_gets_nulls_and_no_context(self):
+        a, b = lt.new_tenant(), lt.new_tenant()
+        rows = self.run_sql(self.open_sql(a.user_id, b.id) + "\n" + self.context_sql())
+        self.assertEqual(rows[0], [""] * 14)
+        self.assertEqual(rows[1], ["ctx=///" + "/off"])
+        self.assertEqual(rows[2], ["0"])
+
+    def test_inactive_user_gets_no_profile_and_no_context(self):
+        t = lt.new_tenant()
+        dev = t.add_user("developer")
+        st, _, u = patch(lt.user_path(dev.id), {"is_active": False}, token=t.access)
+        self.assertEqual(st, 200, u)
+        rows = self.run_sql(self.open_sql(dev.id, t.id) + "\n" + self.context_sql())
+        self.assertEqual(rows[0][:3], ["developer", "f", "active"])
+        self.assertEqual(rows[0][3:], [""] * 11)
+        self.assertEqual(rows[1:], [["ctx=///" + "/off"], ["0"]])
+        self.assertError(get(ME, token=dev.access), 401, "authentication_error")
+
+    def test_suspended_tenant_gets_no_profile_and_no_context(self):
+        t = lt.new_tenant()
+        lt.levy_cli("tenant", "suspend", str(t.id))
+        try:
+            rows = self.run_sql(self.open_sql(t.user_id, t.id) + "\n" + self.context_sql())
+            self.assertEqual(rows[0][:3], ["owner", "t", "suspended"])
+            self.assertEqual(rows[0][3:], [""] * 11)
+            self.assertEqual(rows[1:], [["ctx=///" + "/off"], ["0"]])
+            self.assertError(get(ME, token=t.access), 403, "permission_error",
+                             code="account_suspended")
+        finally:
+            lt.levy_cli("tenant", "unsuspend", str(t.id))
+        self.assertEqual(get(ME, token=t.access)[0], 200)
+
+    def test_definer_with_fixed_search_path_for_levy_app_only(self):
+        rows = lt.psql_rows(SUPER, "SELECT p.prosecdef, array_to_string(p.proconfig, ';'),"
+                                   " r.rolname, r.rolsuper, array_to_string(p.proacl, ';')"
+                                   " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+                                   " WHERE p.proname = 'levy_auth_user_open';")
+        self.assertEqual(len(rows), 1, rows)
+        secdef, config, owner, superuser, acl = rows[0]
+        self.assertEqual((secdef, config), ("t", "search_path=pg_catalog, public"))
+        self.assertEqual((owner, superuser), ("levy_owner", "f"))
+        grantees = sorted(entry.split("=")[0] for entry in acl.split(";"))
+        self.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
+
+    def test_me_with_a_token_is_the_profile_under_rls_in_either_mode(self):
+        t = lt.new_tenant(domain="token-me.example.com")
+        st, _, by_key = get(ME, key=t.sk_test)
+        self.assertEqual(st, 200)
+        for mode in ("test", "live"):
+            with self.subTest(mode=mode):
+                st, _, body = get(ME, token=t.access, headers={"Levy-Mode": mode})
+                self.assertEqual(st, 200, body)
+                if mode == "test":
+                    self.assertEqual(body, by_key)
+                self.assertEqual(body["id"], t.id)
+                self.assertEqual(body["domain"], "token-me.example.com")
+        # A write under a token names its request in the events it records.
+        st, h, cus = post("/api/v1/customers", form={"email": "tok@example.com"}, token=t.access)
+        self.assertEqual(st, 200, cus)
+        st, _, evs = get("/api/v1/events?type=customer.created", token=t.access)
+        self.assertEqual(st, 200, evs)
+        ev = [e for e in evs["data"] if e["data"]["object"]["id"] == cus["id"]]
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["request"]["id"], h["request-id"])
 
 
 class MeFromTheLookUp(LevyTestCase):
