@@ -15,6 +15,7 @@
 #include "billing/money.h"
 #include "billing/totals.h"
 #include "http/req.h"
+#include "pay/mirror.h"
 #include "pay/processor.h"
 
 /* An invoice holds at most this many lines (Stripe's limit is 250 per invoice). */
@@ -327,6 +328,38 @@ int inv_card_error(const struct pay_outcome *o, struct err *e)
 	return -1;
 }
 
+/*
+ * A live attempt's Stripe side: the customer and card on the connected
+ * account (mirrored first when needed) and the Idempotency-Key
+ * levy_<pi>_attempt_<n>, n counted from the intent's charges under its row
+ * lock.  An attempt that ended in a 503 rolled back and left no charge, so
+ * its retry sends the same key and Stripe charges at most once; a decided
+ * attempt (paid or declined) left one, so the next attempt is a new one.
+ */
+STMT(pay_attempt_number, "SELECT count(*) + 1 FROM charges c WHERE c.payment_intent = $1");
+
+static int pay_live_prepare(struct req *r, struct pay_charge *c, const char *invoice, struct err *e)
+{
+	struct mirror m;
+	PGresult *res;
+
+	if (mirror_init(r, c->stripe_account, &m, e) != 0 ||
+	    mirror_charge_ids(r, &m, c->payment_method, &c->processor_customer,
+	                      &c->processor_payment_method, e) != 0)
+		return -1;
+	res = db_exec(r->db, r->arena, &pay_attempt_number, 1, &c->payment_intent, e);
+	if (res == NULL)
+		return -1;
+	c->idempotency_key = arena_printf(r->arena, "levy_%s_attempt_%lld", c->payment_intent,
+	                                  db_int(res, 0, 0));
+	c->conf = r->conf;
+	c->invoice = invoice;
+	/* As Stripe pays invoices: off-session, the customer is not there to authenticate. */
+	if (invoice != NULL)
+		c->off_session = true;
+	return 0;
+}
+
 int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool off_session,
                 struct pay_outcome *o, struct err *e)
 {
@@ -374,7 +407,13 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	c.stripe_account = db_str(r->arena, res, 0, 1);
 	if (money_platform_fee(c.amount, fee_bp, &c.application_fee_amount) != 0)
 		return err_internal(e, "platform fee of %lld at %d bp", c.amount, fee_bp);
-	c.idempotency_key = arena_printf(r->arena, "levy-%s-%s", payment_intent, r->id);
+	c.payment_intent = payment_intent;
+	if (c.livemode) {
+		if (pay_live_prepare(r, &c, invoice, e) != 0)
+			return -1;
+	} else {
+		c.idempotency_key = arena_printf(r->arena, "levy-%s-%s", payment_intent, r->id);
+	}
 	if (pay_charge(r->arena, &c, e) != 0)
 		return -1;
 	o->attempted = true;
@@ -402,9 +441,9 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	params[1] = c.succeeded ? inv_num(r, c.application_fee_amount) : NULL;
 	params[2] = pm;
 	params[3] = charge;
-	params[4] = off_session ? "true" : "false";
+	params[4] = c.off_session ? "true" : "false";
 	if (c.succeeded) {
-		params[5] = c.processor_id;
+		params[5] = c.processor_intent;
 		if (db_exec(r->db, r->arena, &pay_pi_succeeded, 6, params, e) == NULL ||
 		    inv_emit(r, "charge.succeeded", "charge", charge, NULL, e) != 0)
 			return -1;

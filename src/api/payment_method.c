@@ -9,8 +9,12 @@
  * a request: it is never stored, logged, sent to PostgreSQL or echoed in an
  * error.  What is kept is what Stripe shows (brand, last4, expiry,
  * funding, country), a fingerprint, and the test card it was, whose
- * verdict later charges read (test_decline_code).  Live-mode cards belong
- * on the tenant's connected Stripe account (not yet built): refused.
+ * verdict later charges read (test_decline_code).
+ *
+ * Live-mode cards belong on the tenant's connected Stripe account: levy
+ * takes them only as Stripe tokens (card[token], made by Stripe.js on that
+ * account), never as numbers, keeps the token until the card is attached
+ * to a customer, and then makes it a card on Stripe (pay/mirror.c).
  */
 #include "config.h"
 
@@ -28,6 +32,8 @@
 #include "billing/testcard.h"
 #include "http/reply.h"
 #include "http/req.h"
+#include "pay/mirror.h"
+#include "pay/stripe_http.h"
 
 /* Longest card[number] read, spaces and dashes included; PANs are at most 19 digits. */
 #define PM_NUMBER_MAX_LEN 32
@@ -59,8 +65,13 @@ STMT(pm_insert, "INSERT INTO payment_methods AS t (customer, brand, last4, exp_m
                 " RETURNING t.id, levy_payment_method_json(t)::text");
 STMT(pm_get, "SELECT levy_payment_method_json(t)::text FROM payment_methods t WHERE t.id = $1");
 /* The row is locked until the transaction ends: two attaches of one card cannot both win. */
-STMT(pm_lock, "SELECT t.customer, t.detached, t.test_card FROM payment_methods t"
-              " WHERE t.id = $1 FOR UPDATE");
+STMT(pm_lock, "SELECT t.customer, t.detached, t.test_card, t.processor_token"
+              " FROM payment_methods t WHERE t.id = $1 FOR UPDATE");
+/* A live card until it is attached: its token, no card details yet (Stripe tells them then). */
+STMT(pm_live_insert, "INSERT INTO payment_methods AS t (funding, billing_details, processor_token,"
+                     " metadata) VALUES ('unknown', levy_billing_details_merge('{}', $1::jsonb),"
+                     " $2, levy_metadata_merge('{}', $3::jsonb))"
+                     " RETURNING levy_payment_method_json(t)::text");
 /* FOR SHARE holds off a concurrent delete of the customer until this attach commits. */
 STMT(pm_customer_lock, "SELECT 1 FROM customers c WHERE c.id = $1 AND NOT c.deleted FOR SHARE");
 STMT(pm_customer_exists, "SELECT 1 FROM customers c WHERE c.id = $1 AND NOT c.deleted");
@@ -415,6 +426,59 @@ static int pm_card_missing(struct err *e, const char *param)
 	               "The payment method `card` requires the parameter: %s.", param);
 }
 
+/*
+ * The tenant's connected account for a live card: the payment-method
+ * wording of a missing connection, pay_live_ready()'s otherwise.
+ */
+static int pm_live_ready(struct req *r, struct mirror *m, struct err *e)
+{
+	if (mirror_open(r, m, e) == 0)
+		return 0;
+	if (m->account != NULL || e->status != 400)
+		return -1;
+	err_clear(e);
+	return err_set(e, 400, E_INVALID_REQUEST, NULL, NULL, "%s", MSG_LIVE_MODE);
+}
+
+/* A live card from its Stripe token: kept until attached (see the file's comment). */
+static int pm_create_live(struct req *r, struct reply *out, struct err *e)
+{
+	static const char *const card_allowed[] = {"token", NULL};
+	const char *token, *billing, *metadata, *params[3];
+	struct mirror m;
+	PGresult *res;
+
+	/* Connected first: without an account there is nowhere a token could be from. */
+	if (pm_live_ready(r, &m, e) != 0)
+		return -1;
+	if (!param_has(&r->in, "card"))
+		return err_missing(e, "card");
+	if (param_has(&r->in, "card[number]"))
+		return err_set(e, 400, E_INVALID_REQUEST, "parameter_unknown", "card[number]",
+		               "In live mode levy never takes card numbers: create a token with "
+		               "Stripe.js on the connected Stripe account and send "
+		               "card[token]=tok_... instead.");
+	if (param_only_in(&r->in, "card", card_allowed, e) != 0 ||
+	    pm_billing_details(r, &billing, e) != 0 || obj_metadata(r, &metadata, e) != 0)
+		return -1;
+	if (param_req_str(&r->in, "card[token]", 255, &token, e) != 0) {
+		if (strcmp(e->code != NULL ? e->code : "", "parameter_missing") == 0)
+			snprintf(e->message, sizeof(e->message),
+			         "The payment method `card` requires the parameter: card[token].");
+		return -1;
+	}
+	if (!stripe_id_valid(token, "tok_"))
+		return err_invalid(e, "card[token]",
+		                   "Invalid card token: Stripe's start with tok_.");
+	params[0] = billing;
+	params[1] = token;
+	params[2] = metadata;
+	res = db_exec(r->db, r->arena, &pm_live_insert, 3, params, e);
+	if (res == NULL)
+		return -1;
+	return obj_reply(r, out, 200, &obj_payment_method, PQgetvalue(res, 0, 0), e);
+}
+
 int payment_method_create(struct req *r, struct reply *out, struct err *e)
 {
 	static const char *const allowed[] = {"type", "card", "billing_details", "metadata", NULL};
@@ -430,7 +494,7 @@ int payment_method_create(struct req *r, struct reply *out, struct err *e)
 		        e, "type",
 		        "Invalid type: levy supports only payment methods of type card.");
 	if (r->who.livemode)
-		return err_set(e, 400, E_INVALID_REQUEST, NULL, NULL, "%s", MSG_LIVE_MODE);
+		return pm_create_live(r, out, e);
 	if (!param_has(&r->in, "card"))
 		return err_missing(e, "card");
 	if (param_only_in(&r->in, "card", card_allowed, e) != 0 ||
@@ -539,6 +603,34 @@ static int pm_lock_customer(struct req *r, const char *customer, struct err *e)
 }
 
 /*
+ * A live card's first attach: the customer mirrored on the connected
+ * account first (that may lock its row FOR UPDATE, so before the FOR
+ * SHARE below: two first attaches to one customer queue, not deadlock),
+ * then the token made a card there.
+ */
+static int pm_attach_live(struct req *r, const char *pm, const char *token, const char *customer,
+                          const char *param, const char **id, const char **json, struct err *e)
+{
+	const char *remote;
+	struct mirror m;
+	PGresult *res;
+
+	if (token == NULL)
+		return err_invalid(e, param, "%s", MSG_DETACHED);
+	res = db_exec(r->db, r->arena, &pm_customer_exists, 1, &customer, e);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1)
+		return obj_missing(e, &obj_customer, customer, "customer");
+	if (pm_live_ready(r, &m, e) != 0 || mirror_customer(r, &m, customer, &remote, e) != 0 ||
+	    pm_lock_customer(r, customer, e) != 0 ||
+	    mirror_attach_card(r, &m, pm, token, customer, remote, json, e) != 0)
+		return -1;
+	*id = pm;
+	return 0;
+}
+
+/*
  * The attach both endpoints share: the attached pm_ id and its rendering.
  * Stripe's test ids make a new object; a pm_ of the caller's is checked as
  * Stripe checks it (not another customer's, never detached, its test
@@ -584,6 +676,9 @@ static int pm_attach(struct req *r, const char *pm, const char *customer, const 
 	if (owner == NULL && db_bool(res, 0, 1))
 		return err_invalid(e, param, "%s", MSG_DETACHED);
 	tc = testcard_by_pm_id(db_str(r->arena, res, 0, 2));
+	if (r->who.livemode && owner == NULL)
+		return pm_attach_live(r, pm, db_str(r->arena, res, 0, 3), customer, param, id, json,
+		                      e);
 	if (pm_lock_customer(r, customer, e) != 0)
 		return -1;
 	if (tc != NULL && tc->outcome == TESTCARD_DECLINES)

@@ -34,6 +34,7 @@ STMT(refund_charge_lock,
      " c.currency, c.payment_intent, c.processor_id, levy_charge_json(c)::text"
      " FROM charges c WHERE c.id = $1 FOR UPDATE");
 STMT(refund_tenant, "SELECT t.stripe_account_id FROM tenants t");
+STMT(refund_number, "SELECT count(*) + 1 FROM refunds t WHERE t.charge = $1");
 STMT(refund_insert,
      "INSERT INTO refunds AS t (charge, payment_intent, amount, application_fee_refunded,"
      " currency, reason, status, processor_id, metadata)"
@@ -214,8 +215,24 @@ int refund_create(struct req *r, struct reply *out, struct err *e)
 	f.charge_processor_id = c.processor_id;
 	f.application_fee_refunded = share;
 	f.stripe_account = db_str(r->arena, res, 0, 0);
-	/* One refund per request: a retried request with its Idempotency-Key is replayed whole. */
-	f.idempotency_key = arena_printf(r->arena, "levy-%s-%s", c.id, r->id);
+	f.conf = r->conf;
+	f.charge = c.id;
+	if (f.livemode) {
+		/*
+		 * The charge's n-th refund, counted under its row lock: a refund whose
+		 * request ended in a 503 left no row, so its retry sends Stripe the same
+		 * key and Stripe refunds at most once.
+		 */
+		res = db_exec(r->db, r->arena, &refund_number, 1, &c.id, e);
+		if (res == NULL)
+			return -1;
+		f.idempotency_key =
+		        arena_printf(r->arena, "levy_%s_refund_%lld", c.id, db_int(res, 0, 0));
+	} else {
+		/* One refund per request: a retried request with its Idempotency-Key is replayed.
+		 */
+		f.idempotency_key = arena_printf(r->arena, "levy-%s-%s", c.id, r->id);
+	}
 	if (pay_refund(r->arena, &f, e) != 0)
 		return -1;
 	params[0] = c.id;

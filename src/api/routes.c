@@ -7,6 +7,7 @@
 
 #include "api/apikey.h"
 #include "api/charge.h"
+#include "api/connect.h"
 #include "api/customer.h"
 #include "api/event.h"
 #include "api/invoice.h"
@@ -463,5 +464,30 @@ const struct route api_routes[] = {
          .action = ACT_WRITE_TEST_DATA,
          .fn = invoice_mark_uncollectible,
          .name = "invoices.mark_uncollectible"},
+        /* Stripe Connect: dashboard users only; connect.c admits the owner alone. */
+        {.method = M_GET,
+         .pattern = "/v1/connect/stripe",
+         .flags = R_USER | R_READONLY,
+         .action = ACT_READ,
+         .fn = connect_stripe_get,
+         .name = "connect.stripe"},
+        {.method = M_POST,
+         .pattern = "/v1/connect/stripe/authorize",
+         .flags = R_USER,
+         .action = ACT_READ,
+         .fn = connect_stripe_authorize,
+         .name = "connect.stripe.authorize"},
+        {.method = M_POST,
+         .pattern = "/v1/connect/stripe/callback",
+         .flags = R_USER,
+         .action = ACT_READ,
+         .fn = connect_stripe_callback,
+         .name = "connect.stripe.callback"},
+        {.method = M_POST,
+         .pattern = "/v1/connect/stripe/disconnect",
+         .flags = R_USER,
+         .action = ACT_READ,
+         .fn = connect_stripe_disconnect,
+         .name = "connect.stripe.disconnect"},
         {0},
 };

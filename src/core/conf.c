@@ -49,6 +49,10 @@ enum conf_type {
 	CONF_FEE,      /* int basis points, written as a percentage string "15.00" */
 	CONF_LOGLEVEL, /* int (enum log_level), written as its name */
 	CONF_ORIGINS,  /* cors_origins[] and ncors_origins */
+	CONF_BASE_URL, /* char *, https://host[:port] (http:// only to a loopback host), no path */
+	CONF_URL,      /* char *, "" or an https:// URL (http:// only to a loopback host) */
+	CONF_KEY,      /* char *, "" or a Stripe secret or restricted key; never printed */
+	CONF_CLIENT,   /* char *, "" or a Stripe Connect client id (ca_...) */
 };
 
 struct conf_key {
@@ -104,6 +108,18 @@ static const struct conf_key conf_keys[] = {
 	 NULL,                           0, 0, 1},
 	{"login_max_failures",          CONF_INT,       CONF_OFF(login_max_failures),
 	 NULL,                           5, 1, 1000},
+	{"stripe.api_base",             CONF_BASE_URL,  CONF_OFF(stripe_api_base),
+	 "https://api.stripe.com",       0, 0, 0},
+	{"stripe.connect_base",         CONF_BASE_URL,  CONF_OFF(stripe_connect_base),
+	 "https://connect.stripe.com",   0, 0, 0},
+	{"stripe.secret_key",           CONF_KEY,       CONF_OFF(stripe_secret_key),
+	 "",                             0, 0, 0},
+	{"stripe.client_id",            CONF_CLIENT,    CONF_OFF(stripe_client_id),
+	 "",                             0, 0, 0},
+	{"stripe.timeout_ms",           CONF_INT,       CONF_OFF(stripe_timeout_ms),
+	 NULL,                           8000, 100, 120000},
+	{"stripe.oauth_redirect_uri",   CONF_URL,       CONF_OFF(stripe_oauth_redirect_uri),
+	 "",                             0, 0, 0},
 };
 /* clang-format on */
 
@@ -351,6 +367,132 @@ static const char *conf_origin_check(const char *s)
 	if (!conf_hostport_valid(rest, true, &why))
 		return why;
 	return NULL;
+}
+
+/* 127.0.0.0/8, localhost or [::1]: the hosts a plain http:// URL may name. */
+static bool conf_host_loopback(const char *host, size_t n)
+{
+	unsigned a, b, c, d;
+	char buf[16], tail;
+
+	if ((n == 9 && memcmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && memcmp(host, "[::1]", 5) == 0))
+		return true;
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	return sscanf(buf, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
+	       b <= 255 && c <= 255 && d <= 255;
+}
+
+/*
+ * A URL's scheme and authority: https://, or http:// when the host is a
+ * loopback one (a development stack, a test's Stripe stand-in).  *rest
+ * points past the authority.  NULL when acceptable, else why not.
+ */
+static const char *conf_url_authority(const char *s, const char **rest)
+{
+	const char *why = NULL, *host, *end;
+	bool plain;
+	char authority[CONF_MAX_ORIGIN + 1];
+	size_t n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return "must start with https:// (or http:// to a loopback host)";
+	plain = host == s + 7;
+	end = host + strcspn(host, "/?#");
+	n = (size_t)(end - host);
+	if (n == 0 || n > CONF_MAX_ORIGIN)
+		return "must name a host";
+	memcpy(authority, host, n);
+	authority[n] = '\0';
+	if (strchr(authority, '@') != NULL)
+		return "must not carry a user name or password";
+	if (!conf_hostport_valid(authority, true, &why))
+		return why;
+	if (plain) {
+		const char *colon = authority[0] == '[' ? strchr(authority, ']') + 1
+		                                        : authority + strcspn(authority, ":");
+
+		if (!conf_host_loopback(authority, (size_t)(colon - authority)))
+			return "http:// is allowed only to a loopback host (127.0.0.1, localhost, "
+			       "[::1]); use https://";
+	}
+	*rest = end;
+	return NULL;
+}
+
+/* NULL when s is a base URL for Stripe's API ("https://api.stripe.com"), else why not. */
+static const char *conf_base_url_check(const char *s)
+{
+	const char *rest, *why = conf_url_authority(s, &rest);
+
+	if (why != NULL)
+		return why;
+	if (*rest != '\0')
+		return "must be scheme, host and port only, with no path (not even a trailing /)";
+	return NULL;
+}
+
+/* NULL when s is "" or an absolute URL without a fragment, in printable ASCII. */
+static const char *conf_url_check(const char *s)
+{
+	const char *rest, *why;
+
+	if (s[0] == '\0')
+		return NULL;
+	if (strlen(s) > 2048)
+		return "is longer than 2048 bytes";
+	if ((why = conf_url_authority(s, &rest)) != NULL)
+		return why;
+	for (; *rest != '\0'; rest++) {
+		unsigned char ch = (unsigned char)*rest;
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"<>\\^`{|}", ch) != NULL)
+			return "contains a character a URL may not hold unencoded";
+		if (ch == '#')
+			return "must not have a fragment (#...)";
+	}
+	return NULL;
+}
+
+/* n characters of [0-9A-Za-z] and nothing after them. */
+static bool conf_base62_only(const char *s, size_t min, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= 'a' && s[n] <= 'z')))
+			return false;
+	return n >= min && n <= max;
+}
+
+/* NULL when s is "" or a Stripe secret (sk_) or restricted (rk_) key. */
+static const char *conf_stripe_key_check(const char *s)
+{
+	static const char *const prefixes[] = {"sk_live_", "sk_test_", "rk_live_", "rk_test_"};
+
+	if (s[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(s, prefixes[i], 8) == 0 && conf_base62_only(s + 8, 1, 247))
+			return NULL;
+	return "must be the platform's Stripe secret key: sk_live_..., sk_test_... (or a "
+	       "restricted rk_ key), letters and digits after the prefix";
+}
+
+/* NULL when s is "" or a Connect client id. */
+static const char *conf_client_id_check(const char *s)
+{
+	if (s[0] == '\0' || (strncmp(s, "ca_", 3) == 0 && conf_base62_only(s + 3, 1, 252)))
+		return NULL;
+	return "must be the platform's Connect client id: ca_ then letters and digits";
 }
 
 /*
@@ -912,6 +1054,23 @@ static int conf_apply(struct conf_ctx *x, const struct conf_key *k, config_setti
 		if ((why = conf_conninfo_check(v)) != NULL)
 			return conf_fail(x, s, k->name, "not a valid connection string: %s", why);
 		break;
+	case CONF_BASE_URL:
+		if ((why = conf_base_url_check(v)) != NULL)
+			return conf_fail(x, s, k->name, "%s", why);
+		break;
+	case CONF_URL:
+		if ((why = conf_url_check(v)) != NULL)
+			return conf_fail(x, s, k->name, "%s", why);
+		break;
+	case CONF_KEY:
+		/* Never echoed: a key pasted into the wrong setting must not reach a log. */
+		if ((why = conf_stripe_key_check(v)) != NULL)
+			return conf_fail(x, s, k->name, "%s", why);
+		break;
+	case CONF_CLIENT:
+		if ((why = conf_client_id_check(v)) != NULL)
+			return conf_fail(x, s, k->name, "%s", why);
+		break;
 	default:
 		break;
 	}
@@ -997,6 +1156,10 @@ void conf_defaults(struct conf *c)
 		case CONF_CONNINFO:
 		case CONF_SECRET:
 		case CONF_LISTEN:
+		case CONF_BASE_URL:
+		case CONF_URL:
+		case CONF_KEY:
+		case CONF_CLIENT:
 			*conf_str_field(c, k) = conf_strdup(k->def_str);
 			break;
 		case CONF_INT:
@@ -1136,6 +1299,9 @@ void conf_print(const struct conf *c, FILE *out)
 		fprintf(out, "%s = ", k->name);
 		switch (k->type) {
 		case CONF_LISTEN:
+		case CONF_BASE_URL:
+		case CONF_URL:
+		case CONF_CLIENT:
 			s = *(char *const *)f;
 			fputc('"', out);
 			s = s != NULL ? s : "";
@@ -1143,6 +1309,7 @@ void conf_print(const struct conf *c, FILE *out)
 			fputc('"', out);
 			break;
 		case CONF_SECRET:
+		case CONF_KEY:
 			s = *(char *const *)f;
 			/* Whether it is set is worth knowing; its value never. */
 			fputs(s != NULL && s[0] != '\0' ? "\"" CONF_MASK "\"" : "\"\"", out);
@@ -1201,6 +1368,10 @@ void conf_free(struct conf *c)
 		case CONF_CONNINFO:
 		case CONF_SECRET:
 		case CONF_LISTEN:
+		case CONF_BASE_URL:
+		case CONF_URL:
+		case CONF_KEY:
+		case CONF_CLIENT:
 			free(*conf_str_field(c, k));
 			*conf_str_field(c, k) = NULL;
 			break;

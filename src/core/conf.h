@@ -35,6 +35,13 @@ struct conf {
 	int log_level;                    /* enum log_level */
 	bool webhook_allow_http_loopback; /* http:// webhook URLs to 127.0.0.1/localhost/::1 */
 	int login_max_failures;           /* failures per email before slowing down */
+	/* stripe: Stripe Connect, the live-mode processor and the OAuth connect flow. */
+	char *stripe_api_base;           /* "https://api.stripe.com", no path */
+	char *stripe_connect_base;       /* "https://connect.stripe.com", no path */
+	char *stripe_secret_key;         /* the platform's sk_/rk_ key; "" not configured */
+	char *stripe_client_id;          /* the platform's Connect client id (ca_); "" unset */
+	int stripe_timeout_ms;           /* per HTTP call to Stripe */
+	char *stripe_oauth_redirect_uri; /* "" or the redirect_uri of the authorize URL */
 };
 
 /* Fills every setting with its default (strings strdup'd). */
