@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "api/invoicing.h"
 #include "billing/money.h"
@@ -330,18 +331,48 @@ int inv_card_error(const struct pay_outcome *o, struct err *e)
 
 /*
  * A live attempt's Stripe side: the customer and card on the connected
- * account (mirrored first when needed) and the Idempotency-Key
- * levy_<pi>_attempt_<n>, n counted from the intent's charges under its row
- * lock.  An attempt that ended in a 503 rolled back and left no charge, so
- * its retry sends the same key and Stripe charges at most once; a decided
- * attempt (paid or declined) left one, so the next attempt is a new one.
+ * account (mirrored first when needed) and the Idempotency-Key.  An attempt
+ * that ended in a 503 rolled back and left no charge, so its retry must send
+ * the same key, and Stripe then charges at most once; a decided attempt
+ * (paid or declined) left one, so the next attempt is a new one.
+ *
+ * - An intent that existed before this request: levy_<pi>_attempt_<n>, n
+ *   counted from the intent's charges under its row lock.
+ * - An intent made by this very request (a subscription's first invoice, a
+ *   PaymentIntent created with confirm): a 503 rolls the intent back too, so
+ *   a retry makes another pi_ and its own id cannot name the attempt.  The
+ *   client's retry carries the same Idempotency-Key, though (the SDKs resend
+ *   it): levy_req_<SHA-256 of tenant, mode, that key and the payment's
+ *   ordinal in the request>, with metadata that holds no levy id, since
+ *   Stripe refuses a key sent again with other parameters.  A request
+ *   without an Idempotency-Key cannot be told from a new one: its retry is
+ *   a new payment, as it is on Stripe.
  */
-STMT(pay_attempt_number, "SELECT count(*) + 1 FROM charges c WHERE c.payment_intent = $1");
+STMT(pay_attempt_number, "SELECT count(*) + 1, (SELECT p.created = now() FROM payment_intents p"
+                         " WHERE p.id = $1) FROM charges c WHERE c.payment_intent = $1");
+
+static const char *pay_request_ref(struct req *r)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char *text = arena_printf(r->arena, "%lld/%s/%d/%s", r->who.tenant_id,
+	                          r->who.livemode ? "live" : "test", r->processor_calls,
+	                          r->idempotency_key);
+	char *hex;
+
+	if (EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) != 1 || n < 20)
+		return NULL;
+	hex = arena_alloc(r->arena, 41);
+	for (unsigned i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return hex;
+}
 
 static int pay_live_prepare(struct req *r, struct pay_charge *c, const char *invoice, struct err *e)
 {
 	struct mirror m;
 	PGresult *res;
+	long long attempt;
 
 	if (mirror_init(r, c->stripe_account, &m, e) != 0 ||
 	    mirror_charge_ids(r, &m, c->payment_method, &c->processor_customer,
@@ -350,8 +381,18 @@ static int pay_live_prepare(struct req *r, struct pay_charge *c, const char *inv
 	res = db_exec(r->db, r->arena, &pay_attempt_number, 1, &c->payment_intent, e);
 	if (res == NULL)
 		return -1;
-	c->idempotency_key = arena_printf(r->arena, "levy_%s_attempt_%lld", c->payment_intent,
-	                                  db_int(res, 0, 0));
+	attempt = db_int(res, 0, 0);
+	r->processor_calls++;
+	c->request_ref = NULL;
+	if (attempt == 1 && db_bool(res, 0, 1) && r->idempotency_key != NULL) {
+		c->request_ref = pay_request_ref(r);
+		if (c->request_ref == NULL)
+			return err_internal(e, "SHA-256 of a payment's request key");
+		c->idempotency_key = arena_printf(r->arena, "levy_req_%s", c->request_ref);
+	} else {
+		c->idempotency_key =
+		        arena_printf(r->arena, "levy_%s_attempt_%lld", c->payment_intent, attempt);
+	}
 	c->conf = r->conf;
 	c->invoice = invoice;
 	/* As Stripe pays invoices: off-session, the customer is not there to authenticate. */

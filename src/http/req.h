@@ -66,6 +66,8 @@ struct req {
 	struct db_check check; /* the opening pipeline's check (auth_begin) */
 	long long now;         /* Unix seconds at the start of the request */
 	struct timespec start;
+	const char *idempotency_key; /* the client's Idempotency-Key (POST), or NULL */
+	int processor_calls;         /* payments this request has asked a live processor for */
 };
 
 /* "req_" and 24 base62 characters: the Request-Id header and the log line's id. */

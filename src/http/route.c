@@ -222,6 +222,7 @@ static int run_handler(struct req *r, struct reply *out, struct err *e)
 		return rt->fn(r, out, e);
 	if (idem_prepare(r, &id, e) != 0)
 		return -1;
+	r->idempotency_key = id.key;
 	if (auth_begin(r, e) != 0)
 		return -1;
 	if (run_idempotent(r, &id, out, e) != 0) {

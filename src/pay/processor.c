@@ -125,8 +125,12 @@ static int pay_live_charge(struct arena *a, struct pay_charge *c, struct err *e)
 	if (c->off_session)
 		stripe_form_add(&f, "off_session", "true");
 	stripe_form_add(&f, "payment_method_types[0]", "card");
-	stripe_form_add(&f, "metadata[levy_payment_intent]", c->payment_intent);
-	stripe_form_add(&f, "metadata[levy_invoice]", c->invoice);
+	if (c->request_ref != NULL) {
+		stripe_form_add(&f, "metadata[levy_request]", c->request_ref);
+	} else {
+		stripe_form_add(&f, "metadata[levy_payment_intent]", c->payment_intent);
+		stripe_form_add(&f, "metadata[levy_invoice]", c->invoice);
+	}
 	if (pay_live_post(a, c->conf, c->stripe_account, "/v1/payment_intents", c->idempotency_key,
 	                  &f, &ans, e) != 0)
 		return -1;

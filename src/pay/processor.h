@@ -36,6 +36,12 @@ struct pay_charge {
 	const char *processor_payment_method; /* the mirrored card (card_ or pm_) */
 	const char *payment_intent;           /* levy's pi_, in Stripe's metadata */
 	const char *invoice;                  /* levy's in_, in Stripe's metadata; NULL: none */
+	/*
+	 * Set when the key comes from the client's request (an intent made by
+	 * this request): Stripe's metadata then names this reference, not
+	 * levy's ids, which a retry of the request draws afresh.
+	 */
+	const char *request_ref;
 	/* The outcome. */
 	bool succeeded;
 	const char *processor_id;     /* the processor's own id of the payment (ch_), or NULL */

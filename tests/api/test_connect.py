@@ -548,9 +548,11 @@ class C0LivePayments(ConnectCase):
         pm = self.live_card(cus)
         rcus, rcard = self.remote_ids(cus.id, pm.id)
         PEERS.clear()
+        client_key = lt.unique("sub-key")
         sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": plan.id}],
                                          default_payment_method=pm.id,
-                                         expand=["latest_invoice.payment_intent"])
+                                         expand=["latest_invoice.payment_intent"],
+                                         idempotency_key=client_key)
         self.assertEqual(sub.status, "active")
         inv = sub.latest_invoice
         pi = inv.payment_intent
@@ -562,17 +564,20 @@ class C0LivePayments(ConnectCase):
         self.assertEqual([r["path"] for r in sent], ["/v1/payment_intents"])
         r = sent[0]
         self.assertEqual(r["headers"]["stripe-account"], self.acct)
-        self.assertEqual(r["headers"]["idempotency-key"], "levy_%s_attempt_1" % pi.id)
+        # The intent is this request's own: the key comes from the client's (see
+        # test_first_attempt_of_a_new_intent_retried_by_the_client_charges_once).
+        ref = hashlib.sha256(("%d/live/1/%s" % (self.t.id, client_key)).encode()).hexdigest()[:40]
+        self.assertEqual(r["headers"]["idempotency-key"], "levy_req_" + ref)
         self.assertEqual(r["headers"]["authorization"], "Bearer " + PEERS.secret_key)
         self.assertEqual(r["headers"]["stripe-version"], "2023-08-16")
         self.assertEqual(r["form"], {
             "amount": str(amount), "currency": "usd", "customer": rcus, "payment_method": rcard,
             "application_fee_amount": str(fee), "confirm": "true", "off_session": "true",
-            "payment_method_types[0]": "card", "metadata[levy_payment_intent]": pi.id,
-            "metadata[levy_invoice]": inv.id})
+            "payment_method_types[0]": "card", "metadata[levy_request]": ref})
         self.assertEqual(r["status"], 200)
         # The money moved once, on the connected account; levy keeps Stripe's ids.
-        charges = self.mock_charges_of(self.acct, pi.id)
+        charges = [c for c in self.mock_charges(self.acct)
+                   if c.get("metadata", {}).get("levy_request") == ref]
         self.assertEqual(len(charges), 1)
         self.assertEqual((charges[0]["amount"], charges[0]["status"]), (amount, "succeeded"))
         rows = owner_rows("SELECT c.processor_id, c.application_fee_amount, p.processor_id"
@@ -670,6 +675,65 @@ class C0LivePayments(ConnectCase):
         self.assertEqual(stripe.Charge.retrieve(b["latest_charge"]).amount, 1500)
         self.assertEqual(owner_rows("SELECT processor_id FROM charges WHERE payment_intent = %s"
                                     % sql_id(pi.id)), [[charges[0]["id"]]])
+
+    def test_first_attempt_of_a_new_intent_retried_by_the_client_charges_once(self):
+        """A 503 rolls back the intent this request made; the client's retry (same
+        Idempotency-Key, as the SDKs resend it) sends Stripe the same key and parameters."""
+        plan = self.plan(4100)
+        cus = self.customer()
+        pm = self.live_card(cus)
+        form = {"customer": cus.id, "items[0][plan]": plan.id, "default_payment_method": pm.id}
+        key = {"Idempotency-Key": "retry-" + lt.unique("k")}
+        before = len(self.mock_charges(self.acct))
+        PEERS.clear()
+        # Stripe charges, but levy stops waiting: the whole request rolls back.
+        PEERS.script("POST", "/v1/payment_intents", [PAST_TIMEOUT])
+        self.assert503(form_post("/api/v1/subscriptions", form, key=self.t.sk_live,
+                                 headers=key), "did not answer in time")
+        self.assertEqual(list(stripe.Subscription.list(customer=cus.id)), [])
+        time.sleep(1.5)
+        self.assertEqual(len(self.mock_charges(self.acct)), before + 1)
+        st_, _, sub = form_post("/api/v1/subscriptions", form, key=self.t.sk_live, headers=key)
+        self.assertEqual((st_, sub["status"]), (200, "active"), sub)
+        inv = stripe.Invoice.retrieve(sub["latest_invoice"])
+        self.assertEqual((inv.status, inv.amount_paid), ("paid", 4100))
+        sent = self.requests("/v1/payment_intents")
+        self.assertEqual(len(sent), 2)
+        keys = {r["headers"]["idempotency-key"] for r in sent}
+        self.assertEqual(len(keys), 1, keys)
+        self.assertRegex(keys.pop(), r"^levy_req_[0-9a-f]{40}$")
+        self.assertEqual(sent[0]["form"], sent[1]["form"])
+        self.assertTrue(sent[1]["replayed"])
+        self.assertNotIn("metadata[levy_payment_intent]", sent[0]["form"])
+        self.assertRegex(sent[0]["form"]["metadata[levy_request]"], r"^[0-9a-f]{40}$")
+        # One charge on Stripe, and it is the one levy recorded.
+        charges = self.mock_charges(self.acct)
+        self.assertEqual(len(charges), before + 1)
+        self.assertEqual(charges[0]["amount"], 4100)
+        self.assertEqual(owner_rows("SELECT processor_id FROM charges WHERE invoice = %s"
+                                    % sql_id(inv.id)), [[charges[0]["id"]]])
+        # Another request (another key) is another payment, as on Stripe.
+        other = {"Idempotency-Key": "retry-" + lt.unique("k")}
+        st_, _, sub2 = form_post("/api/v1/subscriptions", form, key=self.t.sk_live, headers=other)
+        self.assertEqual((st_, sub2["status"]), (200, "active"), sub2)
+        self.assertNotEqual(self.requests("/v1/payment_intents")[-1]["headers"]["idempotency-key"],
+                            sent[0]["headers"]["idempotency-key"])
+        self.assertEqual(len(self.mock_charges(self.acct)), before + 2)
+
+    def test_without_a_client_key_the_new_intent_names_its_attempt(self):
+        plan = self.plan(1300)
+        cus = self.customer()
+        pm = self.live_card(cus)
+        PEERS.clear()
+        st_, _, sub = lt.call("POST", "/api/v1/subscriptions", key=self.t.sk_live,
+                              form={"customer": cus.id, "items[0][plan]": plan.id,
+                                    "default_payment_method": pm.id})
+        self.assertEqual((st_, sub["status"]), (200, "active"), sub)
+        pi = stripe.Invoice.retrieve(sub["latest_invoice"]).payment_intent
+        sent = self.requests("/v1/payment_intents")
+        self.assertEqual([r["headers"]["idempotency-key"] for r in sent],
+                         ["levy_%s_attempt_1" % pi])
+        self.assertEqual(sent[0]["form"]["metadata[levy_payment_intent]"], pi)
 
     def test_invoice_retry_after_503_uses_the_same_attempt(self):
         plan = self.plan(3000)
