@@ -26,7 +26,8 @@ int apikey_list_handler(struct req *r, struct reply *out, struct err *e)
 	struct json_object *data;
 	int n;
 
-	if (param_only(&r->in, allowed, e) != 0)
+	/* The role decides what the list holds: know it first. */
+	if (param_only(&r->in, allowed, e) != 0 || db_settle(r->db, e) != 0)
 		return -1;
 	if (db_apikey_list(r->db, r->arena, role_allows(r->who.role, ACT_KEY_READ_LIVE), &rows, &n,
 	                   e) != 0)

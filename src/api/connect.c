@@ -36,6 +36,8 @@ STMT(connect_set, "SELECT a.stripe_account_id FROM levy_tenant_stripe_account_se
 
 static int connect_owner(struct req *r, struct err *e)
 {
+	if (db_settle(r->db, e) != 0)
+		return -1;
 	if (r->who.kind == P_USER && r->who.role == ROLE_OWNER)
 		return 0;
 	return err_set(e, 403, E_PERMISSION, NULL, NULL,

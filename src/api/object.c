@@ -349,8 +349,18 @@ static int obj_expand(struct req *r, struct json_object *obj, const struct obj_t
 int obj_reply(struct req *r, struct reply *out, int status, const struct obj_type *t,
               const char *json_text, struct err *e)
 {
-	struct json_object *o = json_text != NULL ? json_tokener_parse(json_text) : NULL;
+	const char *paths[OBJ_EXPAND_MAX];
+	struct json_object *o;
+	int n;
 
+	if (json_text == NULL)
+		return err_internal(e, "a %s rendered by PostgreSQL is not JSON", t->name);
+	if (obj_expand_list(r, paths, &n, e) != 0)
+		return -1;
+	/* Nothing to expand: PostgreSQL's rendering is the answer as it is. */
+	if (n == 0)
+		return reply_text(out, status, json_text);
+	o = json_tokener_parse(json_text);
 	if (o == NULL)
 		return err_internal(e, "a %s rendered by PostgreSQL is not JSON", t->name);
 	reply_json(r, out, status, o);

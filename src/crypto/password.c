@@ -167,7 +167,7 @@ void password_burn(const char *password, int iterations)
 
 static int password_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, (const char *)elem);
+	return strcmp(key, common_password_blob + *(const unsigned *)elem);
 }
 
 static void password_lower(char *dst, const char *src, size_t n)
@@ -195,9 +195,8 @@ static bool password_is_common(const char *lower, size_t n)
 	}
 	memcpy(key, lower, n);
 	key[n] = '\0';
-	return bsearch(key, common_passwords,
-	               sizeof(common_passwords) / sizeof(common_passwords[0]),
-	               sizeof(common_passwords[0]), password_cmp) != NULL;
+	return bsearch(key, common_password_at, COMMON_PASSWORDS_COUNT,
+	               sizeof(common_password_at[0]), password_cmp) != NULL;
 }
 
 static bool password_too_similar(const char *lower, size_t n, const char *email)

@@ -307,8 +307,10 @@ int auth_begin(struct req *r, struct err *e)
 		/*
 		 * As for a key: the look-up sets the context (and read-only mode,
 		 * so that a read-only route needs no BEGIN) and answers with the
-		 * tenant's profile.  Handlers may need the role before their first
-		 * statement: settle now.
+		 * tenant's profile.  A read-only route's look-up travels with its
+		 * first statement (a handler that reads the role before any
+		 * statement settles first); a write's handler may need the role
+		 * before its first statement: settle now.
 		 */
 		uid = arena_printf(r->arena, "%lld", r->who.user_id);
 		tid = arena_printf(r->arena, "%lld", r->who.tenant_id);
@@ -322,7 +324,7 @@ int auth_begin(struct req *r, struct err *e)
 		        .implicit = readonly};
 		if (db_begin_checked(r->db, false, NULL, &r->check, e) != 0)
 			return -1;
-		if (db_settle(r->db, e) != 0) {
+		if (!readonly && db_settle(r->db, e) != 0) {
 			db_rollback(r->db);
 			return -1;
 		}

@@ -100,7 +100,8 @@ int idem_finish(struct req *r, const struct idem *id, const struct reply *out,
 		                    ? json_object_to_json_string_ext(
 		                              out->body, JSON_C_TO_STRING_PLAIN |
 		                                                 JSON_C_TO_STRING_NOSLASHESCAPE)
-		                    : "{}";
+		            : out->text != NULL ? out->text
+		                                : "{}";
 	}
 	res = db_exec(r->db, r->arena, &idem_finish_stmt, 4, params, e);
 	if (err_body != NULL)

@@ -21,8 +21,17 @@ int reply_json(struct req *r, struct reply *out, int status, struct json_object 
 {
 	out->status = status;
 	out->body = body;
+	out->text = NULL;
 	if (body != NULL)
 		arena_on_reset(r->arena, put_json, body);
+	return 0;
+}
+
+int reply_text(struct reply *out, int status, const char *text)
+{
+	out->status = status;
+	out->body = NULL;
+	out->text = text;
 	return 0;
 }
 
@@ -119,6 +128,9 @@ size_t reply_write(struct req *r, const struct reply *out)
 	if (out->body != NULL) {
 		body = json_object_to_json_string_ext(
 		        out->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		len = strlen(body);
+	} else if (out->text != NULL) {
+		body = out->text;
 		len = strlen(body);
 	}
 	if (r->fcgx == NULL)

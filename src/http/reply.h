@@ -18,12 +18,20 @@ struct req;
 struct reply {
 	int status;
 	struct json_object *body;
+	/* Or the body already serialized (an object PostgreSQL rendered): used when body is NULL.
+	 */
+	const char *text;
 	const char *headers[REPLY_MAX_HEADERS]; /* "Name: value" */
 	int nheaders;
 };
 
 /* Sets status and body; the reply owns body from now on (put at arena reset). */
 int reply_json(struct req *r, struct reply *out, int status, struct json_object *body);
+/*
+ * Sets status and a body that is JSON text already, sent as it is; text
+ * must live until the request ends (the arena's, or a result the arena clears).
+ */
+int reply_text(struct reply *out, int status, const char *text);
 void reply_header(struct req *r, struct reply *out, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* {"error": {"type", "code"?, "param"?, "message"}} */
