@@ -15,6 +15,7 @@
  * pointers made 155 kB of every process's pages private), and about half
  * the read-only bytes of fixed-width rows.
  */
+/* clang-format off: one entry a line, as generated */
 #define COMMON_PASSWORDS_COUNT 19727
 __attribute__((unused)) static const char common_password_blob[] =
 	"!\0"
@@ -21720,5 +21721,6 @@ __attribute__((unused)) static const unsigned common_password_at[COMMON_PASSWORD
 	163042, 163052, 163059, 163070, 163077, 163087, 163097, 163104, 163111, 163118,
 	163123, 163129, 163136, 163143, 163151, 163159, 163168,
 };
+/* clang-format on */
 
 #endif
