@@ -15,7 +15,8 @@
  * pointers made 155 kB of every process's pages private), and about half
  * the read-only bytes of fixed-width rows.
  */
-/* clang-format off: one entry a line, as generated */
+/* One entry a line, as generated: */
+/* clang-format off */
 #define COMMON_PASSWORDS_COUNT 19727
 __attribute__((unused)) static const char common_password_blob[] =
 	"!\0"
