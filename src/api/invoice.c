@@ -822,7 +822,7 @@ static int invoice_preview_pending(struct req *r, struct invoice_preview *p, str
 }
 
 /* Totals by the finalization rule, then the one statement that renders the preview. */
-static int invoice_preview_render(struct req *r, struct reply *out, struct invoice_preview *p,
+static int invoice_preview_render(struct req *r, struct invoice_preview *p, const char **text,
                                   struct err *e)
 {
 	struct invoice_totals t;
@@ -860,18 +860,22 @@ static int invoice_preview_render(struct req *r, struct reply *out, struct invoi
 		return -1;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 		return err_internal(e, "the upcoming invoice of %s did not render", p->customer);
-	return obj_reply(r, out, 200, &obj_invoice, PQgetvalue(res, 0, 0), e);
+	*text = PQgetvalue(res, 0, 0);
+	return 0;
 }
 
-int invoice_upcoming(struct req *r, struct reply *out, struct err *e)
+/*
+ * What the preview is made of (the customer and subscription params):
+ * 0, or -1 with e set (404 when there is nothing to invoice).  The caller
+ * puts p->lines in either case.
+ */
+static int invoice_preview_gather(struct req *r, struct invoice_preview *p, struct err *e)
 {
-	static const char *const allowed[] = {"customer", "subscription", NULL};
-	struct invoice_preview p = {0};
 	const char *customer = NULL, *sub = NULL, *params[2];
 	PGresult *res, *s;
-	int rc = -1;
 
-	if (obj_only(r, allowed, e) != 0 || obj_id_param(r, "customer", &customer, e) < 0 ||
+	p->lines = json_object_new_array();
+	if (obj_id_param(r, "customer", &customer, e) < 0 ||
 	    obj_id_param(r, "subscription", &sub, e) < 0)
 		return -1;
 	if (customer == NULL && sub == NULL)
@@ -887,36 +891,78 @@ int invoice_upcoming(struct req *r, struct reply *out, struct err *e)
 		return err_invalid(e, "subscription",
 		                   "The subscription %s does not belong to customer %s.", sub,
 		                   customer);
-	p.customer = customer != NULL ? customer : db_str(r->arena, s, 0, 1);
-	res = db_exec(r->db, r->arena, &invoice_customer, 1, &p.customer, e);
+	p->customer = customer != NULL ? customer : db_str(r->arena, s, 0, 1);
+	res = db_exec(r->db, r->arena, &invoice_customer, 1, &p->customer, e);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) != 1)
-		return obj_missing(e, &obj_customer, p.customer, "customer");
-	p.currency = db_str(r->arena, res, 0, 0);
-	p.balance = db_int(res, 0, 1);
-	p.collection_method = "charge_automatically";
-	p.created = p.period_start = p.period_end = r->now;
-	p.lines = json_object_new_array();
+		return obj_missing(e, &obj_customer, p->customer, "customer");
+	p->currency = db_str(r->arena, res, 0, 0);
+	p->balance = db_int(res, 0, 1);
+	p->collection_method = "charge_automatically";
+	p->created = p->period_start = p->period_end = r->now;
 	if (PQntuples(s) == 1) {
-		p.subscription = db_str(r->arena, s, 0, 0);
-		p.currency = db_str(r->arena, s, 0, 2);
-		p.period_start = db_int(s, 0, 6);
-		p.created = p.period_end = db_int(s, 0, 7);
-		p.collection_method = db_str(r->arena, s, 0, 9);
-		p.days_until_due = db_int(s, 0, 10);
-		if (db_bool(s, 0, 8) && invoice_preview_subscription(r, &p, s, e) != 0)
-			goto done;
+		p->subscription = db_str(r->arena, s, 0, 0);
+		p->currency = db_str(r->arena, s, 0, 2);
+		p->period_start = db_int(s, 0, 6);
+		p->created = p->period_end = db_int(s, 0, 7);
+		p->collection_method = db_str(r->arena, s, 0, 9);
+		p->days_until_due = db_int(s, 0, 10);
+		if (db_bool(s, 0, 8) && invoice_preview_subscription(r, p, s, e) != 0)
+			return -1;
 	}
-	if (invoice_preview_pending(r, &p, e) != 0)
+	if (invoice_preview_pending(r, p, e) != 0)
+		return -1;
+	if (p->n == 0)
+		return err_set(e, 404, E_INVALID_REQUEST, "invoice_upcoming_none", NULL,
+		               "No upcoming invoices for customer: %s", p->customer);
+	return 0;
+}
+
+int invoice_upcoming(struct req *r, struct reply *out, struct err *e)
+{
+	static const char *const allowed[] = {"customer", "subscription", NULL};
+	struct invoice_preview p = {0};
+	const char *text;
+	int rc = -1;
+
+	if (obj_only(r, allowed, e) != 0)
+		return -1;
+	if (invoice_preview_gather(r, &p, e) == 0 && invoice_preview_render(r, &p, &text, e) == 0)
+		rc = obj_reply(r, out, 200, &obj_invoice, text, e);
+	json_object_put(p.lines);
+	return rc;
+}
+
+/* GET /v1/invoices/upcoming/lines: the preview's lines, paged as any list of lines. */
+int invoice_upcoming_lines(struct req *r, struct reply *out, struct err *e)
+{
+	static const char *const allowed[] = {"customer",       "subscription",  "limit",
+	                                      "starting_after", "ending_before", NULL};
+	struct invoice_preview p = {0};
+	struct json_object *inv = NULL, *lines, *data;
+	const char *text;
+	int rc = -1;
+
+	if (obj_only(r, allowed, e) != 0)
+		return -1;
+	if (invoice_preview_gather(r, &p, e) != 0 || invoice_preview_render(r, &p, &text, e) != 0)
 		goto done;
-	if (p.n == 0) {
-		err_set(e, 404, E_INVALID_REQUEST, "invoice_upcoming_none", NULL,
-		        "No upcoming invoices for customer: %s", p.customer);
+	inv = json_tokener_parse(text);
+	if (inv == NULL || !json_object_object_get_ex(inv, "lines", &lines) ||
+	    !json_object_object_get_ex(lines, "data", &data)) {
+		err_internal(e, "the upcoming invoice of %s has no lines", p.customer);
 		goto done;
 	}
-	rc = invoice_preview_render(r, out, &p, e);
+	/*
+	 * The list's own url names no query: the SDKs page it by sending the
+	 * params they were given again (customer and subscription).
+	 */
+	rc = obj_list_reply_array(r, out, &invoice_line_type, json_object_get(data),
+	                          "/v1/invoices/upcoming/lines", e);
 done:
+	if (inv != NULL)
+		json_object_put(inv);
 	json_object_put(p.lines);
 	return rc;
 }

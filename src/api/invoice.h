@@ -25,6 +25,7 @@ int invoice_void(struct req *r, struct reply *out, struct err *e);
 int invoice_mark_uncollectible(struct req *r, struct reply *out, struct err *e);
 /* GET /v1/invoices/upcoming?customer=&subscription= (a read-only route). */
 int invoice_upcoming(struct req *r, struct reply *out, struct err *e);
+int invoice_upcoming_lines(struct req *r, struct reply *out, struct err *e);
 
 /* A draft that an invoice item is about to join, locked (invoice_lock_draft). */
 struct invoice_draft {

@@ -446,3 +446,71 @@ int obj_list_reply(struct req *r, struct reply *out, const struct obj_type *t,
 	reply_json(r, out, 200, body);
 	return obj_expand(r, data, t, true, e);
 }
+
+/* The index in `all` of the object whose id is `id`, or -1. */
+static int obj_array_find(struct json_object *all, const char *id)
+{
+	size_t n = json_object_array_length(all);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(all, i), *v;
+
+		if (json_object_object_get_ex(o, "id", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    strcmp(json_object_get_string(v), id) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int obj_list_reply_array(struct req *r, struct reply *out, const struct obj_type *t,
+                         struct json_object *all, const char *url, struct err *e)
+{
+	struct obj_list l = {.limit = 10};
+	struct json_object *body, *data;
+	int n = (int)json_object_array_length(all), from = 0, to = n, at;
+
+	if (param_int(&r->in, "limit", 1, 100, &l.limit, e) < 0 ||
+	    obj_id_param(r, "starting_after", &l.after, e) < 0 ||
+	    obj_id_param(r, "ending_before", &l.before, e) < 0)
+		goto fail;
+	if (l.after != NULL && l.before != NULL) {
+		err_invalid(e, "ending_before",
+		            "You may only specify one of these parameters: ending_before, "
+		            "starting_after.");
+		goto fail;
+	}
+	if (l.after != NULL) {
+		if ((at = obj_array_find(all, l.after)) < 0) {
+			obj_missing(e, t, l.after, "starting_after");
+			goto fail;
+		}
+		from = at + 1;
+	}
+	if (l.before != NULL) {
+		if ((at = obj_array_find(all, l.before)) < 0) {
+			obj_missing(e, t, l.before, "ending_before");
+			goto fail;
+		}
+		to = at;
+		/* Before a cursor: the page that ends right there. */
+		from = to - (int)l.limit > 0 ? to - (int)l.limit : 0;
+	}
+	if (to - from > (int)l.limit)
+		to = from + (int)l.limit;
+	data = json_object_new_array_ext(to - from > 0 ? to - from : 0);
+	for (int i = from; i < to; i++)
+		json_object_array_add(data, json_object_get(json_object_array_get_idx(all, i)));
+	body = json_object_new_object();
+	json_object_object_add(body, "object", json_object_new_string("list"));
+	json_object_object_add(body, "data", data);
+	json_object_object_add(body, "has_more",
+	                       json_object_new_boolean(l.before != NULL ? from > 0 : to < n));
+	json_object_object_add(body, "url", json_object_new_string(url));
+	json_object_put(all);
+	reply_json(r, out, 200, body);
+	return obj_expand(r, data, t, true, e);
+fail:
+	json_object_put(all);
+	return -1;
+}

@@ -104,6 +104,14 @@ int obj_list_parse(struct req *r, const struct obj_type *t, struct obj_list *l, 
 int obj_list_reply(struct req *r, struct reply *out, const struct obj_type *t,
                    const struct obj_list *l, struct stmt *s, int nfilters,
                    const char *const *filters, const char *url, struct err *e);
+/*
+ * Answers with a page of objects already in memory (all of them, in list
+ * order; each has an "id"): limit, starting_after and ending_before by id,
+ * as Stripe pages, and expand[] under "data.".  Takes `all` over.  An
+ * unknown cursor is a 404 naming its param.
+ */
+int obj_list_reply_array(struct req *r, struct reply *out, const struct obj_type *t,
+                         struct json_object *all, const char *url, struct err *e);
 
 /*
  * A list statement over `from` (a table with alias t and columns id and

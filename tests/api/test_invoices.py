@@ -1150,6 +1150,60 @@ class Upcoming(InvoiceCase):
                          "invalid_request_error", "resource_missing", "id")
 
 
+    def test_upcoming_lines_paged(self):
+        """GET /v1/invoices/upcoming/lines: the preview's lines, paged by id, as Stripe."""
+        c = self.customer()
+        p = self.plan(1000)
+        sub, si = insert_subscription(self.t, c.id, p.id, quantity=3)
+        items = [self.item(c.id, 10 + i, description="Extra %d" % i) for i in range(4)]
+        before = row_counts(self.t)
+        whole = body_of(stripe.Invoice.upcoming(customer=c.id))["lines"]["data"]
+        self.assertEqual(len(whole), 5)
+        ids = [ln["id"] for ln in whole]
+        page = stripe.Invoice.upcoming_lines(customer=c.id, limit=2)
+        b = body_of(page)
+        self.assertEqual((b["object"], b["has_more"]), ("list", True))
+        # The SDKs page it by sending their params again: the url holds none.
+        self.assertEqual(b["url"], "/v1/invoices/upcoming/lines")
+        self.assertEqual([ln["id"] for ln in b["data"]], ids[:2])
+        self.assertEqual(b["data"], whole[:2])
+        self.assertEqual((b["data"][0]["subscription_item"], b["data"][0]["amount"]), (si, 3000))
+        nxt = body_of(stripe.Invoice.upcoming_lines(customer=c.id, limit=2, starting_after=ids[1]))
+        self.assertEqual(([ln["id"] for ln in nxt["data"]], nxt["has_more"]), (ids[2:4], True))
+        last = body_of(stripe.Invoice.upcoming_lines(customer=c.id, starting_after=ids[3]))
+        self.assertEqual(([ln["id"] for ln in last["data"]], last["has_more"]), (ids[4:], False))
+        back = body_of(stripe.Invoice.upcoming_lines(customer=c.id, limit=2, ending_before=ids[3]))
+        self.assertEqual(([ln["id"] for ln in back["data"]], back["has_more"]), (ids[1:3], True))
+        first = body_of(stripe.Invoice.upcoming_lines(customer=c.id, ending_before=ids[1]))
+        self.assertEqual(([ln["id"] for ln in first["data"]], first["has_more"]), (ids[:1], False))
+        # The SDK's auto-pagination walks every line once, by the list's url.
+        walked = [ln.id for ln in stripe.Invoice.upcoming_lines(
+            customer=c.id, subscription=sub, limit=2).auto_paging_iter()]
+        self.assertEqual(walked, ids)
+        self.assertEqual([ln["invoice_item"] for ln in whole[1:]], [i.id for i in items])
+        self.assertEqual(row_counts(self.t), before)
+        # Errors: the preview's own, and cursors that name no line of it.
+        with self.assertInvalid(400, "parameter_missing", "customer"):
+            stripe.Invoice.upcoming_lines()
+        with self.assertMissing("starting_after"):
+            stripe.Invoice.upcoming_lines(customer=c.id, starting_after="il_tmp_nothere00000")
+        with self.assertMissing("ending_before"):
+            stripe.Invoice.upcoming_lines(customer=c.id, ending_before="il_tmp_nothere00000")
+        with self.assertInvalid(400, "parameter_invalid", "ending_before"):
+            stripe.Invoice.upcoming_lines(customer=c.id, starting_after=ids[0],
+                                          ending_before=ids[2])
+        with self.assertInvalid(400, "parameter_invalid_integer", "limit"):
+            stripe.Invoice.upcoming_lines(customer=c.id, limit=101)
+        with self.assertInvalid(400, "parameter_unknown", "coupon"):
+            stripe.Invoice.upcoming_lines(customer=c.id, coupon="x")
+        # A line embeds its plan already: nothing in it expands, as on any list of lines.
+        with self.assertInvalid(400, "parameter_invalid", "expand",
+                                "This property cannot be expanded (data.plan)."):
+            stripe.Invoice.upcoming_lines(customer=c.id, expand=["data.plan"])
+        other = self.customer()
+        with self.assertInvalid(404, "invoice_upcoming_none"):
+            stripe.Invoice.upcoming_lines(customer=other.id)
+
 class Isolation(InvoiceCase):
     @classmethod
     def setUpClass(cls):
@@ -1227,8 +1281,9 @@ class Isolation(InvoiceCase):
                          "invalid_request_error", "resource_missing", "price")
         for q, param in (("customer=%s" % self.a_cus.id, "customer"),
                          ("subscription=%s" % self.a_sub, "subscription")):
-            self.assertError(lt.get("%s/upcoming?%s" % (INVOICES, q), key=key), 404,
-                             "invalid_request_error", "resource_missing", param)
+            for path in ("upcoming", "upcoming/lines"):
+                self.assertError(lt.get("%s/%s?%s" % (INVOICES, path, q), key=key), 404,
+                                 "invalid_request_error", "resource_missing", param)
         # A's payment method cannot pay B's invoice.
         st.use(self.a.sk_test)
         a_pm = stripe.PaymentMethod.attach("pm_card_visa", customer=self.a_cus.id)
