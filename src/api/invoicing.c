@@ -24,6 +24,7 @@
 
 STMT(inv_object, "SELECT levy_object_json($1, $2)::text");
 STMT(inv_emit_stmt, "SELECT levy_emit($1, $2, $3, $4::jsonb)::text");
+STMT(inv_emit_many, "SELECT levy_emit_many($1::text[], $2, $3)");
 STMT(inv_insert,
      "INSERT INTO invoices AS t (customer, subscription, billing_reason, collection_method,"
      " currency, period_start, period_end, description, metadata, default_payment_method,"
@@ -57,7 +58,7 @@ STMT(inv_take_pending,
 STMT(inv_line_amounts, "SELECT l.amount FROM invoice_lines l WHERE l.invoice = $1 ORDER BY l.seq");
 STMT(inv_draft_totals, "UPDATE invoices t SET subtotal = $2, total = $2,"
                        " amount_due = greatest($2::bigint, 0) WHERE t.id = $1");
-STMT(inv_lock, "SELECT t.status, t.customer, t.collection_method, levy_invoice_json(t)::text"
+STMT(inv_lock, "SELECT t.status, t.customer, t.collection_method"
                " FROM invoices t WHERE t.id = $1 FOR UPDATE");
 STMT(inv_customer_balance, "SELECT c.balance FROM customers c WHERE c.id = $1 FOR UPDATE");
 /*
@@ -86,7 +87,7 @@ STMT(inv_failed,
 STMT(inv_pay_lock,
      "SELECT t.status, t.customer, t.subscription, t.amount_due - t.amount_paid, t.currency,"
      " t.payment_intent, coalesce(t.default_payment_method, s.default_payment_method,"
-     " c.default_payment_method), levy_invoice_json(t)::text, t.billing_reason"
+     " c.default_payment_method), t.billing_reason"
      " FROM invoices t JOIN customers c ON c.id = t.customer"
      " LEFT JOIN subscriptions s ON s.id = t.subscription WHERE t.id = $1 FOR UPDATE OF t");
 STMT(inv_pm_of_customer, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
@@ -107,9 +108,8 @@ STMT(inv_set_status, "UPDATE invoices t SET status = $2,"
                      " marked_uncollectible_at = CASE WHEN $2 = 'uncollectible' THEN now()"
                      " ELSE t.marked_uncollectible_at END, next_payment_attempt = NULL"
                      " WHERE t.id = $1");
-STMT(pay_pi_lock, "SELECT p.status, p.amount, p.currency, p.customer, p.invoice,"
-                  " levy_payment_intent_json(p)::text FROM payment_intents p"
-                  " WHERE p.id = $1 FOR UPDATE");
+STMT(pay_pi_lock, "SELECT p.status, p.amount, p.currency, p.customer, p.invoice"
+                  " FROM payment_intents p WHERE p.id = $1 FOR UPDATE");
 STMT(pay_pm, "SELECT m.test_decline_code FROM payment_methods m WHERE m.id = $1");
 STMT(pay_tenant, "SELECT t.platform_fee_bp, t.stripe_account_id FROM tenants t");
 STMT(pay_charge_insert,
@@ -265,22 +265,26 @@ static int inv_not_status(struct err *e, const char *id, const char *status, con
 	               strcmp(what, "finalize") == 0 ? "a draft" : "open", id, status);
 }
 
-/* Marks an open invoice paid and records invoice.paid and invoice.payment_succeeded. */
-static int inv_mark_paid(struct req *r, const char *id, const char *prev, bool attempted,
-                         struct err *e)
+/*
+ * Marks an open invoice paid and records invoice.paid and, when a payment
+ * was made, invoice.payment_succeeded: the same invoice, rendered once.
+ */
+static int inv_mark_paid(struct req *r, const char *id, bool attempted, struct err *e)
 {
 	const char *params[2] = {id, attempted ? "1" : "0"};
+	const char *events =
+	        attempted ? "{invoice.paid,invoice.payment_succeeded}" : "{invoice.paid}";
+	const char *emit[3] = {events, "invoice", id};
 
-	if (db_exec(r->db, r->arena, &inv_paid, 2, params, e) == NULL ||
-	    inv_emit(r, "invoice.paid", "invoice", id, prev, e) != 0)
+	if (db_exec(r->db, r->arena, &inv_paid, 2, params, e) == NULL)
 		return -1;
-	return attempted ? inv_emit(r, "invoice.payment_succeeded", "invoice", id, prev, e) : 0;
+	return db_exec(r->db, r->arena, &inv_emit_many, 3, emit, e) != NULL ? 0 : -1;
 }
 
 int inv_finalize(struct req *r, const char *id, struct err *e)
 {
 	PGresult *res = db_exec(r->db, r->arena, &inv_lock, 1, &id, e);
-	const char *customer, *prev, *number, *params[7];
+	const char *customer, *number, *params[7];
 	struct invoice_totals t;
 
 	if (res == NULL)
@@ -291,7 +295,6 @@ int inv_finalize(struct req *r, const char *id, struct err *e)
 	if (strcmp(PQgetvalue(res, 0, 0), "draft") != 0)
 		return inv_not_status(e, id, PQgetvalue(res, 0, 0), "finalize");
 	customer = db_str(r->arena, res, 0, 1);
-	prev = db_str(r->arena, res, 0, 3);
 	res = db_exec(r->db, r->arena, &inv_customer_balance, 1, &customer, e);
 	if (res == NULL)
 		return -1;
@@ -313,12 +316,11 @@ int inv_finalize(struct req *r, const char *id, struct err *e)
 	params[0] = customer;
 	params[1] = inv_num(r, t.ending_balance);
 	if (db_exec(r->db, r->arena, &inv_balance_set, 2, params, e) == NULL ||
-	    inv_emit(r, "invoice.finalized", "invoice", id, prev, e) != 0)
+	    inv_emit(r, "invoice.finalized", "invoice", id, NULL, e) != 0)
 		return -1;
 	if (t.amount_due > 0)
 		return 0;
-	prev = inv_object_text(r, "invoice", id, e);
-	return prev != NULL ? inv_mark_paid(r, id, prev, false, e) : -1;
+	return inv_mark_paid(r, id, false, e);
 }
 
 int inv_card_error(const struct pay_outcome *o, struct err *e)
@@ -406,7 +408,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 {
 	struct pay_charge c = {0};
 	PGresult *res;
-	const char *prev, *customer, *invoice, *charge, *params[12];
+	const char *customer, *invoice, *charge, *params[12];
 	int fee_bp;
 
 	memset(o, 0, sizeof(*o));
@@ -428,7 +430,6 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	c.currency = db_str(r->arena, res, 0, 2);
 	customer = db_str(r->arena, res, 0, 3);
 	invoice = db_str(r->arena, res, 0, 4);
-	prev = db_str(r->arena, res, 0, 5);
 	c.customer = customer;
 	c.payment_method = pm;
 	c.off_session = off_session;
@@ -489,7 +490,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 		    inv_emit(r, "charge.succeeded", "charge", charge, NULL, e) != 0)
 			return -1;
 		return inv_emit(r, "payment_intent.succeeded", "payment_intent", payment_intent,
-		                prev, e);
+		                NULL, e);
 	}
 	params[5] = c.failure_code;
 	params[6] = c.decline_code;
@@ -497,7 +498,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	if (db_exec(r->db, r->arena, &pay_pi_failed, 8, params, e) == NULL ||
 	    inv_emit(r, "charge.failed", "charge", charge, NULL, e) != 0)
 		return -1;
-	return inv_emit(r, "payment_intent.payment_failed", "payment_intent", payment_intent, prev,
+	return inv_emit(r, "payment_intent.payment_failed", "payment_intent", payment_intent, NULL,
 	                e);
 }
 
@@ -554,7 +555,7 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
             struct pay_outcome *o, struct err *e)
 {
 	PGresult *res;
-	const char *status, *customer, *sub, *currency, *pi, *pm, *prev, *reason, *params[2];
+	const char *status, *customer, *sub, *currency, *pi, *pm, *reason, *params[2];
 	long long due;
 
 	memset(o, 0, sizeof(*o));
@@ -575,7 +576,7 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 		status = db_str(r->arena, res, 0, 0);
 		if (strcmp(status, "paid") == 0) {
 			sub = db_str(r->arena, res, 0, 2);
-			reason = db_str(r->arena, res, 0, 8);
+			reason = db_str(r->arena, res, 0, 7);
 			return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, true, e)
 			                   : 0;
 		}
@@ -592,10 +593,9 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 	currency = db_str(r->arena, res, 0, 4);
 	pi = db_str(r->arena, res, 0, 5);
 	pm = payment_method != NULL ? payment_method : db_str(r->arena, res, 0, 6);
-	prev = db_str(r->arena, res, 0, 7);
-	reason = db_str(r->arena, res, 0, 8);
+	reason = db_str(r->arena, res, 0, 7);
 	if (due <= 0) {
-		if (inv_mark_paid(r, id, prev, false, e) != 0)
+		if (inv_mark_paid(r, id, false, e) != 0)
 			return -1;
 		return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, true, e) : 0;
 	}
@@ -626,10 +626,10 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 	if (pay_attempt(r, pi, pm, off_session, o, e) != 0)
 		return -1;
 	if (o->succeeded) {
-		if (inv_mark_paid(r, id, prev, true, e) != 0)
+		if (inv_mark_paid(r, id, true, e) != 0)
 			return -1;
 	} else if (db_exec(r->db, r->arena, &inv_failed, 1, &id, e) == NULL ||
-	           inv_emit(r, "invoice.payment_failed", "invoice", id, prev, e) != 0) {
+	           inv_emit(r, "invoice.payment_failed", "invoice", id, NULL, e) != 0) {
 		return -1;
 	}
 	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, o->succeeded, e) : 0;
@@ -641,7 +641,6 @@ static int inv_close(struct req *r, const char *id, const char *status, const ch
 {
 	PGresult *res = db_exec(r->db, r->arena, &inv_lock, 1, &id, e);
 	const char *params[2] = {id, status};
-	const char *prev;
 
 	if (res == NULL)
 		return -1;
@@ -651,10 +650,9 @@ static int inv_close(struct req *r, const char *id, const char *status, const ch
 	if (strcmp(PQgetvalue(res, 0, 0), "open") != 0 &&
 	    !(strcmp(status, "void") == 0 && strcmp(PQgetvalue(res, 0, 0), "uncollectible") == 0))
 		return inv_not_status(e, id, PQgetvalue(res, 0, 0), what);
-	prev = db_str(r->arena, res, 0, 3);
 	if (db_exec(r->db, r->arena, &inv_set_status, 2, params, e) == NULL)
 		return -1;
-	return inv_emit(r, event, "invoice", id, prev, e);
+	return inv_emit(r, event, "invoice", id, NULL, e);
 }
 
 int inv_void(struct req *r, const char *id, struct err *e)
