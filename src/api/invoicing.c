@@ -23,7 +23,8 @@
 #define INV_LINES_MAX 250
 
 STMT(inv_object, "SELECT levy_object_json($1, $2)::text");
-STMT(inv_emit_stmt, "SELECT levy_emit($1, $2, $3, $4::jsonb)::text");
+/* The rendering stays in PostgreSQL: the engine needs only to know the event was recorded. */
+STMT(inv_emit_stmt, "SELECT levy_emit($1, $2, $3, $4::jsonb) IS NOT NULL");
 STMT(inv_emit_many, "SELECT levy_emit_many($1::text[], $2, $3)");
 STMT(inv_insert,
      "INSERT INTO invoices AS t (customer, subscription, billing_reason, collection_method,"
