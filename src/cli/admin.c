@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/admin.h"
+#include "cli/jobs.h"
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/str.h"
@@ -50,6 +51,7 @@ static int admin_tenant_suspend(struct admin_ctx *, int, char **);
 static int admin_tenant_unsuspend(struct admin_ctx *, int, char **);
 static int admin_tenant_set_fee(struct admin_ctx *, int, char **);
 static int admin_user_set_password(struct admin_ctx *, int, char **);
+static int admin_jobs_expire_incomplete(struct admin_ctx *, int, char **);
 
 static const struct admin_cmd admin_cmds[] = {
         {.name = "migrate", .args = "[--sqldir DIR]", .fn = admin_migrate},
@@ -65,6 +67,10 @@ static const struct admin_cmd admin_cmds[] = {
          .sub = "set-password",
          .args = "EMAIL   (the new password on stdin)",
          .fn = admin_user_set_password},
+        {.name = "jobs",
+         .sub = "expire-incomplete",
+         .args = "[--limit N]",
+         .fn = admin_jobs_expire_incomplete},
 };
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
 
@@ -525,6 +531,12 @@ static int admin_user_set_password(struct admin_ctx *ctx, int argc, char **argv)
 	}
 	printf("password of user %lld set; their sessions are revoked\n", user_id);
 	return ADMIN_EXIT_OK;
+}
+
+/* Jobs connect as the application role (database.conninfo), not as the owner. */
+static int admin_jobs_expire_incomplete(struct admin_ctx *ctx, int argc, char **argv)
+{
+	return jobs_expire_incomplete(ctx->conf, &ctx->arena, argc, argv);
 }
 
 int admin_run(const struct conf *c, int argc, char **argv)

@@ -24,7 +24,6 @@ import os
 import struct
 import sys
 import time
-import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
@@ -32,10 +31,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 import levytest as lt  # noqa: E402
 import stripemock  # noqa: E402
 import stripetest as st  # noqa: E402
+from stripetest import owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
-OWNER = os.environ.get("LEVY_OWNER_CONNINFO", "")
 CONNECT = "/api/v1/connect/stripe"
 AUTHORIZE = CONNECT + "/authorize"
 CALLBACK = CONNECT + "/callback"
@@ -64,15 +63,6 @@ def configured():
         stripemock.configure_levy(PEERS, timeout_ms=TIMEOUT_MS)
         _configured.append(True)
     return PEERS
-
-
-def owner_rows(sql):
-    return lt.psql_rows(OWNER, sql)
-
-
-def sql_id(i):
-    assert i.replace("_", "").isalnum(), i
-    return "'%s'" % i
 
 
 def body_of(obj):

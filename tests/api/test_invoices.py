@@ -7,7 +7,6 @@ refused transition, the lines list, the upcoming invoice that writes nothing, th
 it records, and who may see or use which invoice."""
 
 import calendar
-import datetime
 import json
 import os
 import re
@@ -19,13 +18,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
+from stripetest import events_of, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
-OWNER = os.environ.get("LEVY_OWNER_CONNINFO", "")
 INVOICES = "/api/v1/invoices"
 ITEMS = "/api/v1/invoiceitems"
-ID_RE = re.compile(r"^[0-9A-Za-z_]+$")
 II_RE = re.compile(r"^ii_[0-9A-Za-z]{14,}$")
 IN_RE = re.compile(r"^in_[0-9A-Za-z]{14,}$")
 IL_RE = re.compile(r"^il_[0-9A-Za-z]{14,}$")
@@ -43,15 +41,6 @@ def body_of(obj):
     return json.loads(obj.last_response.body)
 
 
-def sql_id(i):
-    assert ID_RE.match(i), i
-    return "'%s'" % i
-
-
-def owner_rows(sql):
-    return lt.psql_rows(OWNER, sql)
-
-
 def owner_one(sql):
     return owner_rows(sql)[0][0]
 
@@ -62,13 +51,6 @@ def owner_in(tenant, sql, livemode=False):
                       " set_config('app.livemode', '%s', false);\n%s"
                       % (tenant.id, "true" if livemode else "false", sql))
     return rows[1:]
-
-
-def events_of(object_id):
-    """(type, data) of the events recorded for an object, oldest first (read as the owner)."""
-    rows = owner_rows("SELECT type, data::text FROM events WHERE object_id = %s ORDER BY seq"
-                      % sql_id(object_id))
-    return [(r[0], json.loads("|".join(r[1:]))) for r in rows]
 
 
 def event_types(object_id):

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
+from stripetest import events_of, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -89,22 +90,6 @@ def card(number="4242424242424242", month=12, year=YEAR, **extra):
     c = {"number": number, "exp_month": month, "exp_year": year}
     c.update(extra)
     return c
-
-
-def sql_id(i):
-    assert ID_RE.match(i), i
-    return "'%s'" % i
-
-
-def owner_rows(sql):
-    return lt.psql_rows(OWNER, sql)
-
-
-def events_of(object_id):
-    """(type, data) of the events recorded for an object, oldest first (read as the owner)."""
-    rows = owner_rows("SELECT type, data::text FROM events WHERE object_id = %s ORDER BY seq"
-                      % sql_id(object_id))
-    return [(r[0], json.loads("|".join(r[1:]))) for r in rows]
 
 
 def pm_count(tenant):

@@ -16,10 +16,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
+from stripetest import events_of, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
-OWNER = os.environ.get("LEVY_OWNER_CONNINFO", "")
 PIS = "/api/v1/payment_intents"
 CHARGES = "/api/v1/charges"
 REFUNDS = "/api/v1/refunds"
@@ -96,22 +96,6 @@ def fee_of(amount, bp):
 def body_of(obj):
     """The exact JSON levy answered for an SDK call."""
     return json.loads(obj.last_response.body)
-
-
-def sql_id(i):
-    assert i.replace("_", "").isalnum(), i
-    return "'%s'" % i
-
-
-def owner_rows(sql):
-    return lt.psql_rows(OWNER, sql)
-
-
-def events_of(object_id):
-    """(type, data) of the events recorded for an object, oldest first (read as the owner)."""
-    rows = owner_rows("SELECT type, data::text FROM events WHERE object_id = %s ORDER BY seq"
-                      % sql_id(object_id))
-    return [(r[0], json.loads("|".join(r[1:]))) for r in rows]
 
 
 def event_types(object_id):

@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
+from stripetest import owner_rows  # noqa: E402
 from levytest import LevyTestCase, get, post  # noqa: E402
 
 import stripe  # noqa: E402
 
-OWNER = os.environ.get("LEVY_OWNER_CONNINFO", "")
 SUBS = "/api/v1/subscriptions"
 SUB_RE = re.compile(r"^sub_[0-9A-Za-z]{14,64}$")
 SI_RE = re.compile(r"^si_[0-9A-Za-z]{14,64}$")
@@ -96,21 +96,17 @@ def body_of(obj):
     return json.loads(obj.last_response.body)
 
 
-def owner_rows(sql):
-    return lt.psql_rows(OWNER, sql)
+def events_of(key, object_id, type_=None):
+    """The events whose data.object is object_id, oldest first (through the API, as key)."""
+    path = "/api/v1/events?limit=100" + ("&type=" + type_ if type_ else "")
+    st_, _, body = get(path, key=key)
+    assert st_ == 200, body
+    return [e for e in reversed(body["data"]) if e["data"]["object"].get("id") == object_id]
 
 
 def sql_str(s):
     assert re.match(r"^[0-9A-Za-z_]+$", s), s
     return "'%s'" % s
-
-
-def events_of(key, object_id, type_=None):
-    """The events whose data.object is object_id, oldest first."""
-    path = "/api/v1/events?limit=100" + ("&type=" + type_ if type_ else "")
-    st_, _, body = get(path, key=key)
-    assert st_ == 200, body
-    return [e for e in reversed(body["data"]) if e["data"]["object"].get("id") == object_id]
 
 
 class SubCase(LevyTestCase):

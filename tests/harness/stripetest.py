@@ -6,7 +6,9 @@ sends to Stripe: form bodies in bracket notation, an Idempotency-Key on every
 POST, percent-encoded brackets in query strings.
 """
 
+import json
 import os
+import re
 
 import stripe
 
@@ -16,6 +18,28 @@ stripe.api_base = lt.URL + "/api"
 # Retries would hide a first answer that was wrong; tests retry on purpose when they mean to.
 stripe.max_network_retries = 0
 stripe.enable_telemetry = True
+
+
+OWNER = os.environ.get("LEVY_OWNER_CONNINFO", "")
+ID_RE = re.compile(r"^[0-9A-Za-z_]+$")
+
+
+def sql_id(i):
+    """An object id as a SQL literal (ids are [0-9A-Za-z_]: checked, never escaped)."""
+    assert ID_RE.match(i), i
+    return "'%s'" % i
+
+
+def owner_rows(sql):
+    """Rows of a statement run as the schema's owner, whose policies see every tenant."""
+    return lt.psql_rows(OWNER, sql)
+
+
+def events_of(object_id):
+    """(type, data) of the events recorded for an object, oldest first (read as the owner)."""
+    rows = owner_rows("SELECT type, data::text FROM events WHERE object_id = %s ORDER BY seq"
+                      % sql_id(object_id))
+    return [(r[0], json.loads("|".join(r[1:]))) for r in rows]
 
 
 def use(key):
