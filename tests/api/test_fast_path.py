@@ -43,6 +43,21 @@ def key_hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def assertDefinerForApp(case, name):
+    """name is SECURITY DEFINER, owned by levy_owner (no superuser), with a fixed
+    search_path, and only levy_app (and its owner) may execute it."""
+    rows = lt.psql_rows(SUPER, "SELECT p.prosecdef, array_to_string(p.proconfig, ';'),"
+                               " r.rolname, r.rolsuper, array_to_string(p.proacl, ';')"
+                               " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+                               " WHERE p.proname = '%s';" % name)
+    case.assertEqual(len(rows), 1, rows)
+    secdef, config, owner, superuser, acl = rows[0]
+    case.assertEqual((secdef, config), ("t", "search_path=pg_catalog, public"))
+    case.assertEqual((owner, superuser), ("levy_owner", "f"))
+    grantees = sorted(entry.split("=")[0] for entry in acl.split(";"))
+    case.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
+
+
 class KeyOpen(LevyTestCase):
     """levy_auth_api_key_open() in SQL, as the application role."""
 
@@ -139,17 +154,7 @@ class KeyOpen(LevyTestCase):
         self.assertEqual(get(ME, key=t.sk_test)[0], 200)
 
     def test_definer_with_fixed_search_path_for_levy_app_only(self):
-        rows = lt.psql_rows(SUPER, "SELECT p.prosecdef, array_to_string(p.proconfig, ';'),"
-                                   " r.rolname, r.rolsuper, array_to_string(p.proacl, ';')"
-                                   " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
-                                   " WHERE p.proname = 'levy_auth_api_key_open';")
-        self.assertEqual(len(rows), 1, rows)
-        secdef, config, owner, superuser, acl = rows[0]
-        self.assertEqual(secdef, "t")
-        self.assertEqual(config, "search_path=pg_catalog, public")
-        self.assertEqual((owner, superuser), ("levy_owner", "f"))
-        grantees = sorted(entry.split("=")[0] for entry in acl.split(";"))
-        self.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
+        assertDefinerForApp(self, "levy_auth_api_key_open")
 
 
 class UserOpen(LevyTestCase):
@@ -222,16 +227,7 @@ class UserOpen(LevyTestCase):
         self.assertEqual(get(ME, token=t.access)[0], 200)
 
     def test_definer_with_fixed_search_path_for_levy_app_only(self):
-        rows = lt.psql_rows(SUPER, "SELECT p.prosecdef, array_to_string(p.proconfig, ';'),"
-                                   " r.rolname, r.rolsuper, array_to_string(p.proacl, ';')"
-                                   " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
-                                   " WHERE p.proname = 'levy_auth_user_open';")
-        self.assertEqual(len(rows), 1, rows)
-        secdef, config, owner, superuser, acl = rows[0]
-        self.assertEqual((secdef, config), ("t", "search_path=pg_catalog, public"))
-        self.assertEqual((owner, superuser), ("levy_owner", "f"))
-        grantees = sorted(entry.split("=")[0] for entry in acl.split(";"))
-        self.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
+        assertDefinerForApp(self, "levy_auth_user_open")
 
     def test_me_with_a_token_is_the_profile_under_rls_in_either_mode(self):
         t = lt.new_tenant(domain="token-me.example.com")
