@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,6 +168,38 @@ static bool worker_readable(int fd)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
+/*
+ * Waits for the listening socket (or a signal, or the timeout).  Through
+ * epoll with EPOLLEXCLUSIVE, so that a new connection wakes one idle
+ * worker rather than every one of them, which then all but one found
+ * nothing to accept: a wasted wake-up per worker and connection.  Same
+ * return as ppoll(): >0 readable, 0 timeout, -1 with errno.
+ */
+static int worker_wait_listen(int epfd, const struct timespec *ts, const sigset_t *waitmask)
+{
+	struct epoll_event ev;
+	int ms = -1;
+
+	/* Rounded up: waking before the watchdog's deadline would only loop once more. */
+	if (ts != NULL)
+		ms = (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000);
+	return epoll_pwait(epfd, &ev, 1, ms, waitmask);
+}
+
+/* An epoll instance on the listening socket, exclusive wake-ups; -1 when it cannot be made. */
+static int worker_epoll(int listen_fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	ev.data.fd = listen_fd;
+	if (epfd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		close(epfd);
+		epfd = -1;
+	}
+	return epfd;
+}
+
 /* Sleeps ms milliseconds, or less when SIGTERM arrives. */
 static void worker_pause(int ms, const sigset_t *waitmask)
 {
@@ -184,7 +217,7 @@ void worker_main(int listen_fd, const struct conf *conf)
 	char prefix[64];
 	unsigned long long served = 0;
 	pid_t parent = getppid();
-	int rc;
+	int rc, epfd;
 
 	snprintf(prefix, sizeof(prefix), "levy-fcgi[%ld]", (long)getpid());
 	log_set_prefix(prefix);
@@ -219,9 +252,14 @@ void worker_main(int listen_fd, const struct conf *conf)
 		dog.limit_s = (unsigned)conf->request_timeout + 5;
 	log_debug("worker started");
 
+	epfd = worker_epoll(listen_fd);
+	if (epfd < 0)
+		log_warning("epoll on the listening socket failed (%s): waiting with poll",
+		            strerror(errno));
 	for (;;) {
 		struct pollfd pfd;
 		struct timespec idle;
+		const struct timespec *wait;
 
 		/* A request already sent on a kept connection is ours alone: served. */
 		if (worker_stop && (req.ipcFd < 0 || !worker_readable(req.ipcFd)))
@@ -233,7 +271,11 @@ void worker_main(int listen_fd, const struct conf *conf)
 		pfd.fd = req.ipcFd >= 0 ? req.ipcFd : listen_fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = ppoll(&pfd, 1, worker_watchdog_idle(&dog, &idle), &waitmask);
+		wait = worker_watchdog_idle(&dog, &idle);
+		if (pfd.fd == listen_fd && epfd >= 0)
+			rc = worker_wait_listen(epfd, wait, &waitmask);
+		else
+			rc = ppoll(&pfd, 1, wait, &waitmask);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -265,6 +307,8 @@ void worker_main(int listen_fd, const struct conf *conf)
 	}
 
 	log_debug("worker exiting after %llu requests", served);
+	if (epfd >= 0)
+		close(epfd);
 	route_ctx_free(&ctx);
 	if (req.ipcFd >= 0)
 		FCGX_Free(&req, 1);
