@@ -26,6 +26,8 @@ STMT(inv_object, "SELECT levy_object_json($1, $2)::text");
 /* The rendering stays in PostgreSQL: the engine needs only to know the event was recorded. */
 STMT(inv_emit_stmt, "SELECT levy_emit($1, $2, $3, $4::jsonb) IS NOT NULL");
 STMT(inv_emit_many, "SELECT levy_emit_many($1::text[], $2, $3)");
+/* As Stripe: a voided invoice's unfinished PaymentIntent is canceled (void_invoice). */
+STMT(inv_void_intent, "SELECT levy_invoice_void_intent($1)");
 STMT(inv_insert,
      "INSERT INTO invoices AS t (customer, subscription, billing_reason, collection_method,"
      " currency, period_start, period_end, description, metadata, default_payment_method,"
@@ -651,9 +653,12 @@ static int inv_close(struct req *r, const char *id, const char *status, const ch
 	if (strcmp(PQgetvalue(res, 0, 0), "open") != 0 &&
 	    !(strcmp(status, "void") == 0 && strcmp(PQgetvalue(res, 0, 0), "uncollectible") == 0))
 		return inv_not_status(e, id, PQgetvalue(res, 0, 0), what);
-	if (db_exec(r->db, r->arena, &inv_set_status, 2, params, e) == NULL)
+	if (db_exec(r->db, r->arena, &inv_set_status, 2, params, e) == NULL ||
+	    inv_emit(r, event, "invoice", id, NULL, e) != 0)
 		return -1;
-	return inv_emit(r, event, "invoice", id, NULL, e);
+	if (strcmp(status, "void") != 0)
+		return 0;
+	return db_exec(r->db, r->arena, &inv_void_intent, 1, &id, e) != NULL ? 0 : -1;
 }
 
 int inv_void(struct req *r, const char *id, struct err *e)

@@ -716,6 +716,30 @@ class Lifecycle(InvoiceCase):
         with self.assertMissing("id"):
             stripe.Invoice.void_invoice("in_0000000000000000")
 
+    def test_void_cancels_the_unfinished_payment_intent(self):
+        """As Stripe: voiding an invoice whose payment failed cancels its PaymentIntent."""
+        c = self.customer(pm="pm_card_chargeCustomerFail")
+        inv = self.open_invoice(c.id, 700)
+        with self.assertCard():
+            stripe.Invoice.pay(inv.id)
+        pi_id = stripe.Invoice.retrieve(inv.id).payment_intent
+        self.assertEqual(stripe.PaymentIntent.retrieve(pi_id).status, "requires_payment_method")
+        stripe.Invoice.void_invoice(inv.id)
+        pi = stripe.PaymentIntent.retrieve(pi_id)
+        self.assertEqual((pi.status, pi.cancellation_reason), ("canceled", "void_invoice"))
+        self.assertRecent(pi.canceled_at)
+        types = [t for t, _ in events_of(pi_id)]
+        self.assertEqual(types[-1], "payment_intent.canceled")
+        self.assertEqual(events_of(pi_id)[-1][1]["object"]["status"], "canceled")
+        # Marking uncollectible leaves the intent alone: it may still be paid.
+        other = self.open_invoice(c.id, 800)
+        with self.assertCard():
+            stripe.Invoice.pay(other.id)
+        stripe.Invoice.mark_uncollectible(other.id)
+        other_pi = stripe.Invoice.retrieve(other.id).payment_intent
+        self.assertEqual(stripe.PaymentIntent.retrieve(other_pi).status, "requires_payment_method")
+        # A paid invoice cannot be voided, so a succeeded intent is never canceled this way.
+
     def test_mark_uncollectible(self):
         c = self.customer()
         inv = self.open_invoice(c.id, 300)

@@ -75,6 +75,8 @@ class ExpireIncomplete(st.SdkCase):
         self.assertGreaterEqual(sub.ended_at, before - 1)
         inv = stripe.Invoice.retrieve(old.latest_invoice)
         self.assertEqual((inv.status, inv.amount_paid), ("void", 0))
+        pi = stripe.PaymentIntent.retrieve(inv.payment_intent)
+        self.assertEqual((pi.status, pi.cancellation_reason), ("canceled", "void_invoice"))
         self.assertGreaterEqual(inv.status_transitions.voided_at, before - 1)
         self.assertEqual(stripe.Subscription.retrieve(young.id).status, "incomplete")
         self.assertEqual(stripe.Invoice.retrieve(young.latest_invoice).status, "open")
