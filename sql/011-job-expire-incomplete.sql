@@ -2,7 +2,7 @@
 -- first payment failed is incomplete; as in Stripe, if its first invoice
 -- is still unpaid 23 hours after the subscription was created, the
 -- subscription becomes incomplete_expired (a terminal state, ended then)
--- and that open invoice is voided.  `levy jobs expire-incomplete` runs it
+-- and that open invoice is voided, its PaymentIntent canceled.  `levy jobs expire-incomplete` runs it
 -- (under a systemd timer).
 --
 -- The job works as the application role, like a request: a narrow
@@ -28,6 +28,30 @@ $$;
 REVOKE ALL ON FUNCTION levy_job_incomplete_due(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION levy_job_incomplete_due(integer) TO levy_app;
 
+-- Voiding an invoice cancels its PaymentIntent, as Stripe does
+-- (cancellation_reason void_invoice), unless it already succeeded or was
+-- canceled; payment_intent.canceled is recorded.  The API's void
+-- (src/api/invoicing.c) and the job below both call it.
+CREATE FUNCTION levy_invoice_void_intent(p_invoice text) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	v_pi text;
+BEGIN
+	UPDATE public.payment_intents p
+	   SET status = 'canceled', canceled_at = now(), cancellation_reason = 'void_invoice'
+	 WHERE p.id = (SELECT i.payment_intent FROM public.invoices i WHERE i.id = p_invoice)
+	   AND p.status NOT IN ('succeeded', 'canceled')
+	RETURNING p.id INTO v_pi;
+	IF v_pi IS NOT NULL THEN
+		PERFORM levy_emit('payment_intent.canceled', 'payment_intent', v_pi, NULL);
+	END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION levy_invoice_void_intent(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION levy_invoice_void_intent(text) TO levy_app;
+
 -- Under the subscription's context: true when it expired now, false when
 -- it was no longer due (paid meanwhile, or held by another runner).
 CREATE FUNCTION levy_subscription_expire(p_id text) RETURNS boolean
@@ -52,6 +76,7 @@ BEGIN
 	 WHERE i.id = v_invoice AND i.status = 'open';
 	IF FOUND THEN
 		PERFORM levy_emit('invoice.voided', 'invoice', v_invoice, NULL);
+		PERFORM levy_invoice_void_intent(v_invoice);
 	END IF;
 	RETURN true;
 END

@@ -44,7 +44,6 @@ STMT(customer_change,
      "  THEN $2::jsonb ->> 'default_payment_method' ELSE t.default_payment_method END,"
      " metadata = levy_metadata_merge(t.metadata, $3::jsonb)"
      " WHERE t.id = $1 AND NOT t.deleted RETURNING levy_customer_json(t)::text");
-STMT(customer_pm_attached, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
 STMT(customer_soft_delete, "UPDATE customers t SET deleted = true, default_payment_method = NULL"
                            " WHERE t.id = $1 AND NOT t.deleted RETURNING t.id");
 STMT(customer_detach_all, "UPDATE payment_methods m SET customer = NULL WHERE m.customer = $1");
@@ -92,8 +91,7 @@ static int customer_default_pm(struct req *r, const char *customer, struct json_
 {
 	static const char *const allowed[] = {"default_payment_method", NULL};
 	const char *param = "invoice_settings[default_payment_method]";
-	const char *pm, *params[2];
-	PGresult *res;
+	const char *pm;
 	int rc;
 
 	if (param_only_in(&r->in, "invoice_settings", allowed, e) != 0)
@@ -107,16 +105,8 @@ static int customer_default_pm(struct req *r, const char *customer, struct json_
 	}
 	if (named != NULL && strcmp(pm, named) == 0)
 		pm = attached;
-	params[0] = pm;
-	params[1] = customer;
-	res = db_exec(r->db, r->arena, &customer_pm_attached, 2, params, e);
-	if (res == NULL)
+	if (payment_method_of_customer(r, pm, customer, param, e) != 0)
 		return -1;
-	if (PQntuples(res) != 1)
-		return err_set(e, 400, E_INVALID_REQUEST, "resource_missing", param,
-		               "The customer does not have a payment method with the ID %.*s. The "
-		               "payment method must be attached to the customer.",
-		               OBJ_ID_MAX_LEN, pm);
 	json_object_object_add(changes, "default_payment_method", json_object_new_string(pm));
 	return 0;
 }

@@ -52,7 +52,6 @@ static const struct obj_type invoice_line_type = {"line_item", invoice_line_expa
 
 STMT(invoice_customer,
      "SELECT c.currency, c.balance FROM customers c WHERE c.id = $1 AND NOT c.deleted");
-STMT(invoice_pm_of_customer, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
 /* The currency of the customer's oldest pending item of no subscription. */
 STMT(invoice_pending_currency,
      "SELECT t.currency FROM invoice_items t WHERE t.customer = $1 AND t.invoice IS NULL"
@@ -241,23 +240,6 @@ static int invoice_days(struct req *r, bool send_invoice, bool required, long lo
 	return rc;
 }
 
-/* A payment method that must be attached to the customer (as Stripe's message says). */
-static int invoice_pm_check(struct req *r, const char *pm, const char *customer, struct err *e)
-{
-	const char *params[2] = {pm, customer};
-	PGresult *res = db_exec(r->db, r->arena, &invoice_pm_of_customer, 2, params, e);
-
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) != 1)
-		return err_set(e, 400, E_INVALID_REQUEST, "resource_missing",
-		               "default_payment_method",
-		               "The customer does not have a payment method with the ID %s. The "
-		               "payment method must be attached to the customer.",
-		               pm);
-	return 0;
-}
-
 /* The currency param, lowercased and checked: 1 with *out, 0 when absent, -1. */
 static int invoice_currency_param(struct req *r, const char **out, struct err *e)
 {
@@ -338,7 +320,8 @@ int invoice_create(struct req *r, struct reply *out, struct err *e)
 	if (n.currency == NULL)
 		return -1;
 	if (n.default_payment_method != NULL &&
-	    invoice_pm_check(r, n.default_payment_method, n.customer, e) != 0)
+	    payment_method_of_customer(r, n.default_payment_method, n.customer,
+	                               "default_payment_method", e) != 0)
 		return -1;
 	if (behavior == 2) {
 		params[0] = n.customer;
@@ -406,7 +389,8 @@ static int invoice_draft_changes(struct req *r, const struct invoice_row *row,
 	if (rc == 1 && pm[0] == '\0') {
 		json_object_object_add(changes, "default_payment_method", NULL);
 	} else if (rc == 1) {
-		if (invoice_pm_check(r, pm, row->customer, e) != 0)
+		if (payment_method_of_customer(r, pm, row->customer, "default_payment_method", e) !=
+		    0)
 			return -1;
 		json_object_object_add(changes, "default_payment_method",
 		                       json_object_new_string(pm));

@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "api/invoicing.h"
+#include "api/payment_method.h"
 #include "billing/money.h"
 #include "billing/totals.h"
+#include "crypto/apikey.h"
 #include "http/req.h"
 #include "pay/mirror.h"
 #include "pay/processor.h"
@@ -93,7 +94,6 @@ STMT(inv_pay_lock,
      " c.default_payment_method), t.billing_reason"
      " FROM invoices t JOIN customers c ON c.id = t.customer"
      " LEFT JOIN subscriptions s ON s.id = t.subscription WHERE t.id = $1 FOR UPDATE OF t");
-STMT(inv_pm_of_customer, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
 STMT(inv_pi_insert, "INSERT INTO payment_intents AS p (amount, currency, customer, invoice,"
                     " status, description) VALUES ($1, $2, $3, $4, 'requires_payment_method',"
                     " 'Invoice ' || coalesce((SELECT i.number FROM invoices i"
@@ -358,19 +358,13 @@ STMT(pay_attempt_number, "SELECT count(*) + 1, (SELECT p.created = now() FROM pa
 
 static const char *pay_request_ref(struct req *r)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char *text = arena_printf(r->arena, "%lld/%s/%d/%s", r->who.tenant_id,
-	                          r->who.livemode ? "live" : "test", r->processor_calls,
-	                          r->idempotency_key);
-	char *hex;
+	char hash[65];
+	const char *text = arena_printf(r->arena, "%lld/%s/%d/%s", r->who.tenant_id,
+	                                r->who.livemode ? "live" : "test", r->processor_calls,
+	                                r->idempotency_key);
 
-	if (EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) != 1 || n < 20)
-		return NULL;
-	hex = arena_alloc(r->arena, 41);
-	for (unsigned i = 0; i < 20; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return hex;
+	apikey_hash_hex(text, hash);
+	return arena_printf(r->arena, "%.40s", hash);
 }
 
 static int pay_live_prepare(struct req *r, struct pay_charge *c, const char *invoice, struct err *e)
@@ -391,8 +385,6 @@ static int pay_live_prepare(struct req *r, struct pay_charge *c, const char *inv
 	c->request_ref = NULL;
 	if (attempt == 1 && db_bool(res, 0, 1) && r->idempotency_key != NULL) {
 		c->request_ref = pay_request_ref(r);
-		if (c->request_ref == NULL)
-			return err_internal(e, "SHA-256 of a payment's request key");
 		c->idempotency_key = arena_printf(r->arena, "levy_req_%s", c->request_ref);
 	} else {
 		c->idempotency_key =
@@ -558,7 +550,7 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
             struct pay_outcome *o, struct err *e)
 {
 	PGresult *res;
-	const char *status, *customer, *sub, *currency, *pi, *pm, *reason, *params[2];
+	const char *status, *customer, *sub, *currency, *pi, *pm, *reason;
 	long long due;
 
 	memset(o, 0, sizeof(*o));
@@ -613,16 +605,8 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 		               NULL,
 		               "This customer has no attached payment source or default payment "
 		               "method. Please consider adding a default payment method.");
-	params[0] = pm;
-	params[1] = customer;
-	res = db_exec(r->db, r->arena, &inv_pm_of_customer, 2, params, e);
-	if (res == NULL)
+	if (payment_method_of_customer(r, pm, customer, "payment_method", e) != 0)
 		return -1;
-	if (PQntuples(res) != 1)
-		return err_set(e, 400, E_INVALID_REQUEST, "resource_missing", "payment_method",
-		               "The customer does not have a payment method with the ID %s. The "
-		               "payment method must be attached to the customer.",
-		               pm);
 	pi = inv_payment_intent(r, id, pi, due, currency, customer, e);
 	if (pi == NULL)
 		return -1;

@@ -322,14 +322,9 @@ static int obj_expand_one(struct req *r, struct json_object *obj, const struct o
 }
 
 /* Expands each path in obj (list: in each of data[], for paths under "data."). */
-static int obj_expand(struct req *r, struct json_object *obj, const struct obj_type *t, bool list,
-                      struct err *e)
+static int obj_expand_paths(struct req *r, struct json_object *obj, const struct obj_type *t,
+                            bool list, const char *const *paths, int n, struct err *e)
 {
-	const char *paths[OBJ_EXPAND_MAX];
-	int n;
-
-	if (obj_expand_list(r, paths, &n, e) != 0)
-		return -1;
 	for (int i = 0; i < n; i++) {
 		if (!list) {
 			if (obj_expand_one(r, obj, t, paths[i], paths[i], 0, e) != 0)
@@ -344,6 +339,18 @@ static int obj_expand(struct req *r, struct json_object *obj, const struct obj_t
 				return -1;
 	}
 	return 0;
+}
+
+/* The request's expand[] paths, applied to obj. */
+static int obj_expand(struct req *r, struct json_object *obj, const struct obj_type *t, bool list,
+                      struct err *e)
+{
+	const char *paths[OBJ_EXPAND_MAX];
+	int n;
+
+	if (obj_expand_list(r, paths, &n, e) != 0)
+		return -1;
+	return obj_expand_paths(r, obj, t, list, paths, n, e);
 }
 
 int obj_reply(struct req *r, struct reply *out, int status, const struct obj_type *t,
@@ -364,7 +371,7 @@ int obj_reply(struct req *r, struct reply *out, int status, const struct obj_typ
 	if (o == NULL)
 		return err_internal(e, "a %s rendered by PostgreSQL is not JSON", t->name);
 	reply_json(r, out, status, o);
-	return obj_expand(r, o, t, false, e);
+	return obj_expand_paths(r, o, t, false, paths, n, e);
 }
 
 static int obj_cursor(struct req *r, const struct obj_type *t, const char *param, const char *id,

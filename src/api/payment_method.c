@@ -817,3 +817,21 @@ int payment_method_list(struct req *r, struct reply *out, struct err *e)
 	obj_final(r);
 	return obj_list_reply(r, out, &obj_payment_method, &l, &pm_list_stmt, 2, filters, url, e);
 }
+
+STMT(pm_of_customer, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
+
+int payment_method_of_customer(struct req *r, const char *pm, const char *customer,
+                               const char *param, struct err *e)
+{
+	const char *params[2] = {pm, customer};
+	PGresult *res = db_exec(r->db, r->arena, &pm_of_customer, 2, params, e);
+
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1)
+		return err_set(e, 400, E_INVALID_REQUEST, "resource_missing", param,
+		               "The customer does not have a payment method with the ID %.*s. The "
+		               "payment method must be attached to the customer.",
+		               OBJ_ID_MAX_LEN, pm);
+	return 0;
+}

@@ -21,6 +21,12 @@ int payment_method_detach(struct req *r, struct reply *out, struct err *e);
 int payment_method_list(struct req *r, struct reply *out, struct err *e);
 
 /*
+ * 0 when pm is attached to customer, else -1 with Stripe's 400
+ * resource_missing naming param ("payment_method", "default_payment_method").
+ */
+int payment_method_of_customer(struct req *r, const char *pm, const char *customer,
+                               const char *param, struct err *e);
+/*
  * Attaches a payment method to a customer inside the request's transaction,
  * for other endpoints (customer create's payment_method, subscription
  * create's default_payment_method): pm is a pm_ id of the tenant's mode, or

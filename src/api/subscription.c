@@ -25,6 +25,7 @@
 
 #include "api/invoicing.h"
 #include "api/object.h"
+#include "api/payment_method.h"
 #include "api/subscription.h"
 #include "billing/period.h"
 #include "billing/proration.h"
@@ -37,7 +38,6 @@
 #define SUB_DESCRIPTION_MAX_LEN 500
 
 STMT(sub_customer, "SELECT c.id FROM customers c WHERE c.id = $1 AND NOT c.deleted");
-STMT(sub_pm_attached, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
 STMT(sub_plans, "SELECT p.id, p.amount, p.currency, p.interval, p.interval_count,"
                 " p.trial_period_days, p.active, pr.name FROM plans p"
                 " JOIN products pr ON pr.id = p.product"
@@ -308,20 +308,9 @@ static int sub_read(struct req *r, struct sub_new *s, struct err *e)
 		return -1;
 	if (PQntuples(res) != 1)
 		return obj_missing(e, &obj_customer, s->customer, "customer");
-	if (s->default_pm != NULL) {
-		const char *params[2] = {s->default_pm, s->customer};
-
-		res = db_exec(r->db, r->arena, &sub_pm_attached, 2, params, e);
-		if (res == NULL)
-			return -1;
-		if (PQntuples(res) != 1)
-			return err_set(
-			        e, 400, E_INVALID_REQUEST, "resource_missing",
-			        "default_payment_method",
-			        "The customer does not have a payment method with the ID %s. The "
-			        "payment method must be attached to the customer.",
-			        s->default_pm);
-	}
+	if (s->default_pm != NULL && payment_method_of_customer(r, s->default_pm, s->customer,
+	                                                        "default_payment_method", e) != 0)
+		return -1;
 	if (sub_load_plans(r, s, e) != 0 || sub_read_trial(r, s, e) != 0)
 		return -1;
 	if (param_int(&r->in, "billing_cycle_anchor", r->now, PERIOD_TIME_MAX, &s->anchor, e) < 0)

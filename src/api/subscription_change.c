@@ -38,6 +38,7 @@
 
 #include "api/invoicing.h"
 #include "api/object.h"
+#include "api/payment_method.h"
 #include "api/subscription.h"
 #include "billing/period.h"
 #include "billing/proration.h"
@@ -62,7 +63,6 @@ STMT(chg_items, "SELECT i.id, i.plan, i.quantity, p.amount, pr.name FROM subscri
 STMT(chg_plans, "SELECT p.id, p.amount, p.currency, p.interval, p.interval_count, p.active,"
                 " pr.name FROM plans p JOIN products pr ON pr.id = p.product"
                 " WHERE p.id = ANY ($1::text[]) AND NOT p.deleted");
-STMT(chg_pm_attached, "SELECT 1 FROM payment_methods m WHERE m.id = $1 AND m.customer = $2");
 STMT(chg_update,
      "UPDATE subscriptions s SET"
      " status = coalesce($2::jsonb ->> 'status', s.status),"
@@ -478,8 +478,7 @@ static int chg_read_trial(struct req *r, struct chg *c, struct err *e)
 /* default_payment_method: one attached to the customer, or "" to clear it. */
 static int chg_read_pm(struct req *r, struct chg *c, struct err *e)
 {
-	const char *pm, *params[2];
-	PGresult *res;
+	const char *pm;
 	int rc = param_str(&r->in, "default_payment_method", OBJ_ID_MAX_LEN, true, &pm, e);
 
 	if (rc <= 0)
@@ -490,17 +489,8 @@ static int chg_read_pm(struct req *r, struct chg *c, struct err *e)
 	}
 	if (obj_id_param(r, "default_payment_method", &pm, e) < 0)
 		return -1;
-	params[0] = pm;
-	params[1] = c->customer;
-	res = db_exec(r->db, r->arena, &chg_pm_attached, 2, params, e);
-	if (res == NULL)
+	if (payment_method_of_customer(r, pm, c->customer, "default_payment_method", e) != 0)
 		return -1;
-	if (PQntuples(res) != 1)
-		return err_set(e, 400, E_INVALID_REQUEST, "resource_missing",
-		               "default_payment_method",
-		               "The customer does not have a payment method with the ID %s. The "
-		               "payment method must be attached to the customer.",
-		               pm);
 	json_object_object_add(c->changes, "default_payment_method", json_object_new_string(pm));
 	return 0;
 }
