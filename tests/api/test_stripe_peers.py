@@ -39,8 +39,8 @@ def setUpModule():
 def need_spec(case):
     if SPEC is None:
         if stripemock.required():
-            case.fail("shared/stripe/openapi-levy-subset.json not found (set LEVY_STRIPE_OPENAPI)")
-        case.skipTest("Stripe's OpenAPI file not found (set LEVY_STRIPE_OPENAPI)")
+            case.fail("Stripe's OpenAPI file not found (LEVY_STRIPE_OPENAPI)")
+        case.skipTest("Stripe's OpenAPI file not found (LEVY_STRIPE_OPENAPI)")
     return SPEC
 
 

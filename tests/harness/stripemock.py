@@ -22,7 +22,8 @@
   $LEVY_RUN/stripe-mock.log and $LEVY_RUN/stripe-standin.log (with-stack keeps
   the run dir of a failed test).
 - openapi() and schema_errors() check any object (levy's answers too) against
-  Stripe's OpenAPI description in shared/stripe/openapi-levy-subset.json.
+  Stripe's OpenAPI description (the extract tests/harness/stripe-openapi-payment-intents.json,
+  taken from shared/stripe/openapi-levy-subset.json; $LEVY_STRIPE_OPENAPI names another).
 
 Python 3 standard library only.
 """
@@ -493,26 +494,13 @@ def _wait_levy_answers(deadline):
 # ------------------------------------------------------ Stripe's OpenAPI schema
 
 def find_openapi():
-    """The path of Stripe's trimmed OpenAPI file, or None: $LEVY_STRIPE_OPENAPI, else
-    shared/stripe/openapi-levy-subset.json beside the checkout (or beside any directory
-    above it: make distcheck works deep inside build/)."""
+    """The path of Stripe's OpenAPI description: $LEVY_STRIPE_OPENAPI when set (None when
+    that file is missing), else the extract kept beside this file
+    (stripe-openapi-payment-intents.json: what the peers' answers are checked against)."""
     env = os.environ.get("LEVY_STRIPE_OPENAPI")
     if env:
         return env if os.path.isfile(env) else None
-    starts = [os.environ.get("LEVY_SRCDIR") or "", HERE]
-    for d in starts:
-        d = os.path.abspath(d) if d else ""
-        for _ in range(8):
-            if not d:
-                break
-            f = os.path.join(d, "shared", "stripe", "openapi-levy-subset.json")
-            if os.path.isfile(f):
-                return f
-            parent = os.path.dirname(d)
-            if parent == d:
-                break
-            d = parent
-    return None
+    return os.path.join(HERE, "stripe-openapi-payment-intents.json")
 
 
 _openapi = []
