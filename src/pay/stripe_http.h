@@ -80,12 +80,16 @@ struct stripe_error {
 };
 
 /*
- * POSTs the form to base + path.  0 with *ans when Stripe answered with a
- * JSON object and a status the caller judges (2xx, and 4xx other than 409
- * and 429); -1 with e set otherwise (503 api_error with Retry-After).
+ * POSTs the form to base + path over the process's kept connection (a
+ * call without an Idempotency-Key gets a connection of its own).  0 with
+ * *ans when Stripe answered with a JSON object and a status the caller
+ * judges (2xx, and 4xx other than 409 and 429); -1 with e set otherwise
+ * (503 api_error with Retry-After).
  */
 int stripe_http_post(struct arena *a, const struct stripe_call *c, struct stripe_answer *ans,
                      struct err *e);
+/* Closes the process's kept connection (before the process exits). */
+void stripe_http_close(void);
 
 /*
  * The judgement of stripe_http_post() once the bytes are in: status, body

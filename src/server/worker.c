@@ -58,6 +58,7 @@
 #include "core/log.h"
 #include "http/req.h"
 #include "http/route.h"
+#include "pay/stripe_http.h"
 #include "server/worker.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -310,6 +311,7 @@ void worker_main(int listen_fd, const struct conf *conf)
 	if (epfd >= 0)
 		close(epfd);
 	route_ctx_free(&ctx);
+	stripe_http_close();
 	if (req.ipcFd >= 0)
 		FCGX_Free(&req, 1);
 	exit(0);

@@ -496,6 +496,8 @@ class C0LivePayments(ConnectCase):
         self.assertEqual([r["path"] for r in sent],
                          ["/v1/customers", "/v1/customers/%s/sources" % rcus])
         c, s = sent
+        # Both calls of the request went over one kept connection (no second handshake).
+        self.assertEqual(c["peer"], s["peer"])
         for r in sent:
             self.assertEqual(r["headers"]["stripe-account"], self.acct)
             self.assertEqual(r["headers"]["authorization"], "Bearer " + PEERS.secret_key)
@@ -643,9 +645,19 @@ class C0LivePayments(ConnectCase):
         for answer, msg in (("status:429", "limiting requests"), ("status:500", "unavailable"),
                             ("status:503", "unavailable"), ("drop", "could not be reached")):
             with self.subTest(answer):
-                PEERS.script("POST", "/v1/payment_intents", [answer])
+                # levy keeps its connection to Stripe; when a kept one drops without an
+                # answer, libcurl sends the request once more on a new connection, with
+                # the same Idempotency-Key.  So the drop is scripted twice (a worker with
+                # no kept connection meets only the first; the next script replaces the
+                # second).
+                PEERS.script("POST", "/v1/payment_intents",
+                             [answer, answer] if answer == "drop" else [answer])
                 self.assert503(self.confirm_raw(pi, pm), msg)
                 self.assertNothingRecorded(pi)
+        drops = [r for r in self.requests("/v1/payment_intents") if r["status"] == 0]
+        self.assertIn(len(drops), (1, 2))
+        if len(drops) == 2:
+            self.assertNotEqual(drops[0]["peer"], drops[1]["peer"])
         # Stripe did the work but levy stopped waiting: the retry gets Stripe's first answer.
         PEERS.script("POST", "/v1/payment_intents", [PAST_TIMEOUT])
         self.assert503(self.confirm_raw(pi, pm), "did not answer in time")
@@ -655,7 +667,7 @@ class C0LivePayments(ConnectCase):
         st_, _, b = self.confirm_raw(pi, pm)
         self.assertEqual((st_, b["status"]), (200, "succeeded"), b)
         sent = self.requests("/v1/payment_intents")
-        self.assertEqual(len(sent), 6)
+        self.assertEqual(len(sent), 5 + len(drops))
         self.assertEqual({r["headers"]["idempotency-key"] for r in sent},
                          {"levy_%s_attempt_1" % pi.id})
         self.assertEqual(len({json.dumps(r["form"], sort_keys=True) for r in sent}), 1)

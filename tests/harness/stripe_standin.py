@@ -420,6 +420,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "query": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
             "headers": hdrs, "form": dict(pairs), "pairs": [list(p) for p in pairs],
             "body": body.decode("utf-8", "replace"), "time": time.time(), "status": None,
+            # Which TCP connection it came on: levy keeps one per process.
+            "peer": "%s:%d" % self.client_address[:2],
         }
         st = self.state
         with st.lock:
