@@ -11,10 +11,14 @@
 
 #include <json-c/json.h>
 
+#include "crypto/apikey.h"
 #include "http/req.h"
 #include "pay/mirror.h"
 #include "pay/processor.h"
 #include "pay/stripe_http.h"
+
+/* Hex digits of the digest in a mirror's Idempotency-Key (96 bits). */
+#define MIRROR_KEY_DIGEST_LEN 24
 
 STMT(mirror_tenant, "SELECT t.stripe_account_id FROM tenants t");
 STMT(mirror_customer_get, "SELECT c.processor_id, c.processor_account FROM customers c"
@@ -52,7 +56,18 @@ int mirror_open(struct req *r, struct mirror *m, struct err *e)
 }
 
 /* A POST to the connected account. */
-static int mirror_post(struct req *r, const struct mirror *m, const char *path, const char *key,
+/* The Idempotency-Key of a mirror: levy's id, and a digest of where and what it sends. */
+static const char *mirror_key(struct req *r, const struct mirror *m, const char *id,
+                              const struct stripe_form *f)
+{
+	char digest[65];
+
+	apikey_hash_hex(arena_printf(r->arena, "%s %s", m->account, stripe_form_body(f)), digest);
+	digest[MIRROR_KEY_DIGEST_LEN] = '\0';
+	return arena_printf(r->arena, "levy_mirror_%s_%s", id, digest);
+}
+
+static int mirror_post(struct req *r, const struct mirror *m, const char *path, const char *id,
                        const struct stripe_form *f, struct stripe_answer *ans, struct err *e)
 {
 	struct stripe_call call = {
@@ -60,7 +75,7 @@ static int mirror_post(struct req *r, const struct mirror *m, const char *path, 
 	        .path = path,
 	        .secret_key = r->conf->stripe_secret_key,
 	        .stripe_account = m->account,
-	        .idempotency_key = key,
+	        .idempotency_key = mirror_key(r, m, id, f),
 	        .form = f,
 	        .timeout_ms = r->conf->stripe_timeout_ms,
 	};
@@ -119,8 +134,7 @@ int mirror_customer(struct req *r, const struct mirror *m, const char *customer,
 	stripe_form_add(&f, "description", db_str(r->arena, res, 0, 4));
 	stripe_form_add(&f, "phone", db_str(r->arena, res, 0, 5));
 	stripe_form_add(&f, "metadata[levy_id]", customer);
-	if (mirror_post(r, m, "/v1/customers", arena_printf(r->arena, "levy_mirror_%s", customer),
-	                &f, &ans, e) != 0)
+	if (mirror_post(r, m, "/v1/customers", customer, &f, &ans, e) != 0)
 		return -1;
 	*remote = stripe_json_str(r->arena, ans.body, "id");
 	if (!stripe_id_valid(*remote, "cus_"))
@@ -190,8 +204,8 @@ int mirror_attach_card(struct req *r, const struct mirror *m, const char *pm, co
 	stripe_form_init(&f, r->arena);
 	stripe_form_add(&f, "source", token);
 	stripe_form_add(&f, "metadata[levy_id]", pm);
-	if (mirror_post(r, m, arena_printf(r->arena, "/v1/customers/%s/sources", remote),
-	                arena_printf(r->arena, "levy_mirror_%s", pm), &f, &ans, e) != 0)
+	if (mirror_post(r, m, arena_printf(r->arena, "/v1/customers/%s/sources", remote), pm, &f,
+	                &ans, e) != 0)
 		return -1;
 	card = stripe_json_str(r->arena, ans.body, "id");
 	last4 = stripe_json_str(r->arena, ans.body, "last4");

@@ -4,10 +4,13 @@
  * made in levy alone (a customer can be created before any account is
  * connected); a customer is mirrored when a card is attached to it or a
  * live payment needs it, a card when it is attached.  Each mirror is one
- * Stripe call with an Idempotency-Key made from levy's id
- * (levy_mirror_<id>), then the row's update in the request's transaction:
- * if that transaction rolls back (a 503 later on), the retry asks Stripe
- * again with the same key and gets the same object, never a second one.
+ * Stripe call with an Idempotency-Key made from levy's id and what is sent
+ * (levy_mirror_<id>_<24 hex digits of the SHA-256 of the account and the
+ * form>), then the row's update in the request's transaction: if that
+ * transaction rolls back (a 503 later on), the retry asks Stripe again with
+ * the same key and gets the same object, never a second one.  A customer
+ * changed between two failed attempts is sent with a new key: Stripe
+ * refuses a key reused with other parameters (idempotency_error).
  */
 #ifndef LEVY_MIRROR_H
 #define LEVY_MIRROR_H

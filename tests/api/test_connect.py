@@ -100,6 +100,14 @@ def forge_state(tenant_id, user_id, expires, secret=None, version=1):
     return b64url(payload) + "." + b64url(mac)
 
 
+def mirror_key(levy_id, sent):
+    """The Idempotency-Key levy gives a mirror (pay/mirror.h): its id, and a digest of the
+    account and the form it sent."""
+    digest = hashlib.sha256(("%s %s" % (sent["headers"]["stripe-account"], sent["body"]))
+                            .encode()).hexdigest()[:24]
+    return "levy_mirror_%s_%s" % (levy_id, digest)
+
+
 def form_post(path, form, key=None, token=None, mode=None, headers=None):
     """A form POST as an SDK sends it, but answered raw: (status, headers, json)."""
     return lt.call("POST", path, form=form, key=key, token=token, mode=mode, headers=headers)
@@ -502,11 +510,11 @@ class C0LivePayments(ConnectCase):
             self.assertEqual(r["headers"]["stripe-account"], self.acct)
             self.assertEqual(r["headers"]["authorization"], "Bearer " + PEERS.secret_key)
             self.assertEqual(r["headers"]["stripe-version"], "2023-08-16")
-        self.assertEqual(c["headers"]["idempotency-key"], "levy_mirror_" + cus.id)
+        self.assertEqual(c["headers"]["idempotency-key"], mirror_key(cus.id, c))
         self.assertEqual(c["form"], {"email": cus.email, "name": "Payer Ltd",
                                      "description": "mirror me", "phone": "+15555550100",
                                      "metadata[levy_id]": cus.id})
-        self.assertEqual(s["headers"]["idempotency-key"], "levy_mirror_" + pm.id)
+        self.assertEqual(s["headers"]["idempotency-key"], mirror_key(pm.id, s))
         self.assertEqual(s["form"], {"source": "tok_visa", "metadata[levy_id]": pm.id})
         # On the connected account, and only there.
         st_, _, remote = PEERS.mock("GET", "/v1/customers/%s?expand[]=sources" % rcus,
@@ -532,6 +540,28 @@ class C0LivePayments(ConnectCase):
         again = stripe.PaymentMethod.attach(pm.id, customer=cus.id)
         self.assertEqual(again.id, pm.id)
         self.assertEqual(PEERS.requests(), [])
+
+    def test_mirror_keys_follow_what_is_sent(self):
+        """A failed mirror retried as it was sends the same key (Stripe then answers what it
+        did the first time); a customer changed in between is sent with a new key, which
+        Stripe would otherwise refuse as reused with other parameters."""
+        cus = self.customer(description="before")
+        pm = stripe.PaymentMethod.create(type="card", card={"token": "tok_visa"})
+        PEERS.clear()
+        for _ in range(2):
+            PEERS.script("POST", "/v1/customers", ["status:500"])
+            self.assert503(form_post("/api/v1/payment_methods/%s/attach" % pm.id,
+                                     {"customer": cus.id}, key=self.t.sk_live), "unavailable")
+        stripe.Customer.modify(cus.id, description="after")
+        att = stripe.PaymentMethod.attach(pm.id, customer=cus.id)
+        self.assertEqual(att.customer, cus.id)
+        sent = self.requests("/v1/customers")
+        self.assertEqual(len(sent), 3)
+        keys = [r["headers"]["idempotency-key"] for r in sent]
+        self.assertEqual(keys, [mirror_key(cus.id, r) for r in sent])
+        self.assertEqual(keys[0], keys[1])
+        self.assertNotEqual(keys[1], keys[2])
+        self.assertEqual([r["form"]["description"] for r in sent], ["before", "before", "after"])
 
     def test_subscription_paid_through_connect(self):
         amount = 1990  # 7.5 % of it is 149.25: the fee rule rounds to 149
