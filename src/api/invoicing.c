@@ -88,12 +88,22 @@ STMT(inv_failed,
      "UPDATE invoices t SET attempt_count = t.attempt_count + 1,"
      " next_payment_attempt = CASE WHEN t.billing_reason = 'subscription_create' THEN NULL"
      " ELSE now() + interval '3 days' END WHERE t.id = $1");
+/*
+ * The payment method is the invoice's default, else its subscription's,
+ * else its customer's, each only while still attached to the customer: a
+ * card detached since (the customer's own default is cleared then) gives
+ * way to the next, so a renewal is not stuck on a card that is gone.
+ */
 STMT(inv_pay_lock,
      "SELECT t.status, t.customer, t.subscription, t.amount_due - t.amount_paid, t.currency,"
-     " t.payment_intent, coalesce(t.default_payment_method, s.default_payment_method,"
-     " c.default_payment_method), t.billing_reason"
+     " t.payment_intent, coalesce(im.id, sm.id, c.default_payment_method), t.billing_reason"
      " FROM invoices t JOIN customers c ON c.id = t.customer"
-     " LEFT JOIN subscriptions s ON s.id = t.subscription WHERE t.id = $1 FOR UPDATE OF t");
+     " LEFT JOIN subscriptions s ON s.id = t.subscription"
+     " LEFT JOIN payment_methods im ON im.id = t.default_payment_method"
+     "  AND im.customer = t.customer"
+     " LEFT JOIN payment_methods sm ON sm.id = s.default_payment_method"
+     "  AND sm.customer = t.customer"
+     " WHERE t.id = $1 FOR UPDATE OF t");
 STMT(inv_pi_insert, "INSERT INTO payment_intents AS p (amount, currency, customer, invoice,"
                     " status, description) VALUES ($1, $2, $3, $4, 'requires_payment_method',"
                     " 'Invoice ' || coalesce((SELECT i.number FROM invoices i"
@@ -620,6 +630,26 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 		return -1;
 	}
 	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, o->succeeded, e) : 0;
+}
+
+int inv_pay_missed(struct req *r, const char *id, struct err *e)
+{
+	PGresult *res = db_exec(r->db, r->arena, &inv_pay_lock, 1, &id, e);
+	const char *sub, *reason;
+
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1)
+		return err_set(e, 404, E_INVALID_REQUEST, "resource_missing", "id",
+		               "No such invoice: '%s'", id);
+	if (strcmp(PQgetvalue(res, 0, 0), "open") != 0)
+		return inv_not_status(e, id, PQgetvalue(res, 0, 0), "collect");
+	sub = db_str(r->arena, res, 0, 2);
+	reason = db_str(r->arena, res, 0, 7);
+	if (db_exec(r->db, r->arena, &inv_failed, 1, &id, e) == NULL ||
+	    inv_emit(r, "invoice.payment_failed", "invoice", id, NULL, e) != 0)
+		return -1;
+	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, false, e) : 0;
 }
 
 /* open -> status, with its event. */

@@ -82,6 +82,14 @@ struct pay_outcome {
  */
 int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_session,
             struct pay_outcome *o, struct err *e);
+/*
+ * An automatic collection of an open invoice that found no payment method
+ * (inv_pay()'s 400 invoice_no_customer_payment_method): as in Stripe, a
+ * failed attempt all the same (attempt_count, next_payment_attempt and
+ * invoice.payment_failed as after a decline; the subscription whose latest
+ * invoice it is becomes past_due).  The renewal job calls it.
+ */
+int inv_pay_missed(struct req *r, const char *id, struct err *e);
 /* open -> void (event invoice.voided); 400 otherwise. */
 int inv_void(struct req *r, const char *id, struct err *e);
 /* open -> uncollectible (event invoice.marked_uncollectible); 400 otherwise. */

@@ -52,6 +52,7 @@ static int admin_tenant_unsuspend(struct admin_ctx *, int, char **);
 static int admin_tenant_set_fee(struct admin_ctx *, int, char **);
 static int admin_user_set_password(struct admin_ctx *, int, char **);
 static int admin_jobs_expire_incomplete(struct admin_ctx *, int, char **);
+static int admin_jobs_renew(struct admin_ctx *, int, char **);
 
 static const struct admin_cmd admin_cmds[] = {
         {.name = "migrate", .args = "[--sqldir DIR]", .fn = admin_migrate},
@@ -71,6 +72,7 @@ static const struct admin_cmd admin_cmds[] = {
          .sub = "expire-incomplete",
          .args = "[--limit N]",
          .fn = admin_jobs_expire_incomplete},
+        {.name = "jobs", .sub = "renew", .args = "[--limit N]", .fn = admin_jobs_renew},
 };
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
 
@@ -537,6 +539,11 @@ static int admin_user_set_password(struct admin_ctx *ctx, int argc, char **argv)
 static int admin_jobs_expire_incomplete(struct admin_ctx *ctx, int argc, char **argv)
 {
 	return jobs_expire_incomplete(ctx->conf, &ctx->arena, argc, argv);
+}
+
+static int admin_jobs_renew(struct admin_ctx *ctx, int argc, char **argv)
+{
+	return jobs_renew(ctx->conf, &ctx->arena, argc, argv);
 }
 
 int admin_run(const struct conf *c, int argc, char **argv)

@@ -14,22 +14,19 @@
 #include "core/err.h"
 #include "db/db.h"
 
-#define JOBS_BATCH_DEFAULT 100
-#define JOBS_BATCH_MAX 1000
-
 STMT(jobs_incomplete_due, "SELECT tenant_id, livemode, id FROM levy_job_incomplete_due($1::int)");
 STMT(jobs_subscription_expire, "SELECT levy_subscription_expire($1)");
 
-static int jobs_usage(const char *what, const char *arg)
+int jobs_usage(const char *job, const char *what, const char *arg)
 {
 	fprintf(stderr,
-	        "levy: jobs expire-incomplete: %s: %s\n"
-	        "usage: levy jobs expire-incomplete [--limit N]   (N: 1 to %d)\n",
-	        what, arg, JOBS_BATCH_MAX);
+	        "levy: jobs %s: %s: %s\n"
+	        "usage: levy jobs %s [--limit N]   (N: 1 to %d)\n",
+	        job, what, arg, job, JOBS_BATCH_MAX);
 	return ADMIN_EXIT_USAGE;
 }
 
-static int jobs_parse_limit(const char *s, int *out)
+int jobs_parse_limit(const char *s, int *out)
 {
 	char *end;
 	long v;
@@ -75,9 +72,9 @@ int jobs_expire_incomplete(const struct conf *c, struct arena *a, int argc, char
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
 			if (jobs_parse_limit(argv[++i], &limit) != 0)
-				return jobs_usage("bad --limit", argv[i]);
+				return jobs_usage("expire-incomplete", "bad --limit", argv[i]);
 		} else {
-			return jobs_usage("unexpected argument", argv[i]);
+			return jobs_usage("expire-incomplete", "unexpected argument", argv[i]);
 		}
 	}
 	snprintf(limit_text, sizeof(limit_text), "%d", limit);

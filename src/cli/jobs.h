@@ -19,4 +19,24 @@
  */
 int jobs_expire_incomplete(const struct conf *c, struct arena *a, int argc, char **argv);
 
+/*
+ * `levy jobs renew [--limit N]` (src/cli/jobs_renew.c): subscriptions
+ * whose current period has ended renew as in Stripe (sql/012): those set
+ * to cancel at period end end then; the others move to their next
+ * anchored period, which is invoiced (subscription_cycle), finalized and,
+ * for charge_automatically, paid off-session.  Prints how many renewed and
+ * how many were canceled.  Exit status as admin_run()'s: 1 when any
+ * subscription could not be renewed (it stays due for the next run).
+ */
+int jobs_renew(const struct conf *c, struct arena *a, int argc, char **argv);
+
+/* What the jobs share: the batch size --limit sets, and its parsing. */
+#define JOBS_BATCH_DEFAULT 100
+#define JOBS_BATCH_MAX 1000
+
+/* "--limit"'s value: 0 with *out set, or -1 unless an integer 1..JOBS_BATCH_MAX. */
+int jobs_parse_limit(const char *s, int *out) __attribute__((warn_unused_result));
+/* The usage error of `levy jobs JOB`: prints what and arg, then the usage; ADMIN_EXIT_USAGE. */
+int jobs_usage(const char *job, const char *what, const char *arg);
+
 #endif
