@@ -12,8 +12,10 @@ outside its tenant's context changes nothing.
 """
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
@@ -174,6 +176,54 @@ class ExpireIncomplete(st.SdkCase):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn("usage: levy jobs expire-incomplete", p.stderr)
                 self.assertEqual(p.stdout, "")
+
+    def test_a_failing_subscription_is_reported_and_the_others_expire(self):
+        """A subscription whose expiry fails (a fault injected with an owner's trigger) is named
+        on stderr and left as it was, the job goes on with the others and exits 1."""
+        self.drain()
+        bad = self.incomplete(24)
+        good = self.incomplete(24)
+        lt.psql(OWNER, """
+            CREATE FUNCTION test_jobs_fault() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                IF NEW.id = %s AND NEW.status = 'incomplete_expired' THEN
+                    RAISE EXCEPTION 'injected fault';
+                END IF;
+                RETURN NEW;
+            END $f$;
+            CREATE TRIGGER test_jobs_fault BEFORE UPDATE ON subscriptions
+                FOR EACH ROW EXECUTE FUNCTION test_jobs_fault();""" % sql_id(bad.id))
+        try:
+            p = job()
+        finally:
+            lt.psql(OWNER, "DROP TRIGGER test_jobs_fault ON subscriptions;"
+                           " DROP FUNCTION test_jobs_fault();")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stdout.strip(), "expired 1 subscription")
+        self.assertIn("levy: jobs expire-incomplete: %s: " % bad.id, p.stderr)
+        self.assertEqual(stripe.Subscription.retrieve(good.id).status, "incomplete_expired")
+        self.assertEqual(stripe.Subscription.retrieve(bad.id).status, "incomplete")
+        self.assertEqual(stripe.Invoice.retrieve(bad.latest_invoice).status, "open")
+        # Still due: the next run expires it.
+        self.run_job(expired=1)
+        self.assertEqual(stripe.Subscription.retrieve(bad.id).status, "incomplete_expired")
+
+    def test_database_unreachable(self):
+        text = lt.conf_text()
+        bad, n = re.subn(r'(?m)^(\s*)conninfo\s*=\s*"[^"]*"\s*;',
+                         r'\1conninfo = "host=/nonexistent-levy-jobs dbname=none";', text)
+        self.assertEqual(n, 1)
+        fd, path = tempfile.mkstemp(dir=os.path.dirname(lt.LEVY_CONF), suffix=".conf")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(bad)
+            p = subprocess.run([lt.LEVY_BIN, "-c", path, "jobs", "expire-incomplete"],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            os.unlink(path)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("levy: jobs expire-incomplete: ", p.stderr)
+        self.assertEqual(p.stdout, "")
 
 
 if __name__ == "__main__":
