@@ -1156,6 +1156,29 @@ class Upcoming(InvoiceCase):
                          "invalid_request_error", "resource_missing", "id")
 
 
+    def test_upcoming_lines_when_the_rendering_has_none(self):
+        """The preview is PostgreSQL's rendering; one that is not an invoice with lines (a
+        fault injected by wrapping levy_invoice_json as the owner, so that it renders an
+        array) is levy's own error: 500 api_error."""
+        c = self.customer()
+        insert_subscription(self.t, c.id, self.plan(1000).id)
+        OWNER = st.OWNER
+        lt.psql(OWNER, """
+            ALTER FUNCTION levy_invoice_json(invoices) RENAME TO test_invoice_json_real;
+            CREATE FUNCTION levy_invoice_json(i invoices) RETURNS jsonb LANGUAGE sql STABLE
+                AS $f$ SELECT jsonb_build_array(test_invoice_json_real(i)) $f$;
+            GRANT EXECUTE ON FUNCTION levy_invoice_json(invoices) TO levy_app;""")
+        try:
+            status, _, body = lt.get("%s/upcoming/lines?customer=%s" % (INVOICES, c.id),
+                                     key=self.t.sk_test)
+        finally:
+            lt.psql(OWNER, """
+                DROP FUNCTION levy_invoice_json(invoices);
+                ALTER FUNCTION test_invoice_json_real(invoices) RENAME TO levy_invoice_json;""")
+        self.assertEqual(status, 500, body)
+        self.assertEqual(body["error"]["type"], "api_error", body)
+        self.assertEqual(len(stripe.Invoice.upcoming_lines(customer=c.id).data), 1)
+
     def test_upcoming_lines_paged(self):
         """GET /v1/invoices/upcoming/lines: the preview's lines, paged by id, as Stripe."""
         c = self.customer()
