@@ -594,11 +594,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with st.lock:
                     st.idem[slot] = {"params": params, "status": status, "body": body,
                                      "request_id": rid}
-            return self.send(status, body, headers={"Request-Id": rid})
         finally:
+            # Free the key before answering: a client's next request may come at once.
             if key is not None:
                 with st.lock:
                     st.inflight.discard(slot)
+        return self.send(status, body, headers={"Request-Id": rid})
 
     def make_intent(self, account, pairs, forced_decline):
         """(status, body) of creating a PaymentIntent; declines and errors as Stripe's."""
