@@ -84,10 +84,16 @@ STMT(inv_balance_set, "UPDATE customers c SET balance = $2 WHERE c.id = $1 AND c
 STMT(inv_paid, "UPDATE invoices t SET status = 'paid', amount_paid = t.amount_due,"
                " paid_at = now(), next_payment_attempt = NULL,"
                " attempt_count = t.attempt_count + $2::int WHERE t.id = $1");
-STMT(inv_failed,
-     "UPDATE invoices t SET attempt_count = t.attempt_count + 1,"
-     " next_payment_attempt = CASE WHEN t.billing_reason = 'subscription_create' THEN NULL"
-     " ELSE now() + interval '3 days' END WHERE t.id = $1");
+/*
+ * The retry schedule is Stripe's classic one, written once in
+ * levy_invoice_retry_delay() (sql/014): 3, 5, then 7 days after attempts 1
+ * to 3, NULL after the 4th.  A first invoice is never retried (it expires,
+ * sql/011), nor is one the customer pays (send_invoice).
+ */
+STMT(inv_failed, "UPDATE invoices t SET attempt_count = t.attempt_count + 1,"
+                 " next_payment_attempt = CASE WHEN t.billing_reason = 'subscription_create'"
+                 " OR t.collection_method <> 'charge_automatically' THEN NULL"
+                 " ELSE now() + levy_invoice_retry_delay(t.attempt_count + 1) END WHERE t.id = $1");
 /*
  * The payment method is the invoice's default, else its subscription's,
  * else its customer's, each only while still attached to the customer: a
@@ -116,6 +122,15 @@ STMT(inv_sub_recovered,
      " ELSE 'active' END WHERE s.id = $1 AND s.status IN ('incomplete', 'past_due', 'unpaid')");
 STMT(inv_sub_past_due,
      "UPDATE subscriptions s SET status = 'past_due' WHERE s.id = $1 AND s.status = 'active'");
+/*
+ * The invoice's last scheduled attempt failed (no next_payment_attempt
+ * left): the subscription becomes unpaid, Stripe's "mark the subscription
+ * as unpaid" setting, from active or past_due.
+ */
+STMT(inv_sub_unpaid,
+     "UPDATE subscriptions s SET status = 'unpaid' FROM invoices t WHERE s.id = $1 AND t.id = $2"
+     " AND t.next_payment_attempt IS NULL AND t.collection_method = 'charge_automatically'"
+     " AND s.status IN ('active', 'past_due')");
 STMT(inv_set_status, "UPDATE invoices t SET status = $2,"
                      " voided_at = CASE WHEN $2 = 'void' THEN now() ELSE t.voided_at END,"
                      " marked_uncollectible_at = CASE WHEN $2 = 'uncollectible' THEN now()"
@@ -545,9 +560,12 @@ static int inv_subscription_outcome(struct req *r, const char *sub, const char *
 	prev = db_str(r->arena, res, 0, 1);
 	if (paid)
 		res = db_exec(r->db, r->arena, &inv_sub_recovered, 1, &sub, e);
-	else if (strcmp(billing_reason, "subscription_create") != 0)
-		res = db_exec(r->db, r->arena, &inv_sub_past_due, 1, &sub, e);
-	else
+	else if (strcmp(billing_reason, "subscription_create") != 0) {
+		/* unpaid after the last retry, else past_due (when still active) */
+		res = db_exec(r->db, r->arena, &inv_sub_unpaid, 2, params, e);
+		if (res != NULL && strcmp(PQcmdTuples(res), "1") != 0)
+			res = db_exec(r->db, r->arena, &inv_sub_past_due, 1, &sub, e);
+	} else
 		return 0; /* a first invoice that fails leaves the subscription incomplete */
 	if (res == NULL)
 		return -1;

@@ -87,7 +87,8 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
  * (inv_pay()'s 400 invoice_no_customer_payment_method): as in Stripe, a
  * failed attempt all the same (attempt_count, next_payment_attempt and
  * invoice.payment_failed as after a decline; the subscription whose latest
- * invoice it is becomes past_due).  The renewal job calls it.
+ * invoice it is becomes past_due, or unpaid after the last scheduled
+ * attempt).  The renewal and retry jobs call it.
  */
 int inv_pay_missed(struct req *r, const char *id, struct err *e);
 /* open -> void (event invoice.voided); 400 otherwise. */

@@ -53,6 +53,7 @@ static int admin_tenant_set_fee(struct admin_ctx *, int, char **);
 static int admin_user_set_password(struct admin_ctx *, int, char **);
 static int admin_jobs_expire_incomplete(struct admin_ctx *, int, char **);
 static int admin_jobs_renew(struct admin_ctx *, int, char **);
+static int admin_jobs_retry_payments(struct admin_ctx *, int, char **);
 
 static const struct admin_cmd admin_cmds[] = {
         {.name = "migrate", .args = "[--sqldir DIR]", .fn = admin_migrate},
@@ -73,6 +74,10 @@ static const struct admin_cmd admin_cmds[] = {
          .args = "[--limit N]",
          .fn = admin_jobs_expire_incomplete},
         {.name = "jobs", .sub = "renew", .args = "[--limit N]", .fn = admin_jobs_renew},
+        {.name = "jobs",
+         .sub = "retry-payments",
+         .args = "[--limit N]",
+         .fn = admin_jobs_retry_payments},
 };
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
 
@@ -544,6 +549,11 @@ static int admin_jobs_expire_incomplete(struct admin_ctx *ctx, int argc, char **
 static int admin_jobs_renew(struct admin_ctx *ctx, int argc, char **argv)
 {
 	return jobs_renew(ctx->conf, &ctx->arena, argc, argv);
+}
+
+static int admin_jobs_retry_payments(struct admin_ctx *ctx, int argc, char **argv)
+{
+	return jobs_retry_payments(ctx->conf, &ctx->arena, argc, argv);
 }
 
 int admin_run(const struct conf *c, int argc, char **argv)

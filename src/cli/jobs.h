@@ -1,9 +1,8 @@
 /*
- * levy's background jobs, run by `levy jobs NAME` (a systemd timer runs
- * them; the job runner of renewals and retries will join them).  A job
- * works as the application role, one object per transaction under that
- * object's tenant and mode, so that row-level security guards it as it
- * guards a request.
+ * levy's background jobs, run by `levy jobs NAME`, each by a systemd timer
+ * (contrib/systemd/levy-*.timer).  A job works as the application role,
+ * one object per transaction under that object's tenant and mode, so that
+ * row-level security guards it as it guards a request.
  */
 #ifndef LEVY_JOBS_H
 #define LEVY_JOBS_H
@@ -29,6 +28,17 @@ int jobs_expire_incomplete(const struct conf *c, struct arena *a, int argc, char
  * subscription could not be renewed (it stays due for the next run).
  */
 int jobs_renew(const struct conf *c, struct arena *a, int argc, char **argv);
+
+/*
+ * `levy jobs retry-payments [--limit N]` (src/cli/jobs_retry.c): open
+ * charge_automatically invoices whose next_payment_attempt has come are
+ * paid off-session again, on Stripe's retry schedule (sql/014: 3, 5, then
+ * 7 days; after the 4th failed attempt none, and the subscription whose
+ * latest invoice it is becomes unpaid).  Prints how many were retried,
+ * paid and failed.  Exit status as admin_run()'s: 1 when any invoice could
+ * not be collected (it stays due for the next run).
+ */
+int jobs_retry_payments(const struct conf *c, struct arena *a, int argc, char **argv);
 
 /* What the jobs share: the batch size --limit sets, and its parsing. */
 #define JOBS_BATCH_DEFAULT 100
