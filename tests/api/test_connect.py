@@ -293,6 +293,19 @@ class B0OAuth(ConnectCase):
         self.assertNotIn("sk_test_", json.dumps(owner_rows(
             "SELECT row_to_json(t)::text FROM tenants t WHERE id = %d" % self.t.id)))
 
+    def test_oauth_calls_do_not_keep_their_connection(self):
+        """A code is good once and an OAuth call has no Idempotency-Key, so levy never sends
+        one over a kept connection (which libcurl may silently resend on): each exchange comes
+        on a connection of its own.  With kept connections the two workers would bring at
+        most two."""
+        t = lt.new_tenant()
+        PEERS.clear()
+        for _ in range(5):
+            self.connect(t)
+        peers = [r["peer"] for r in self.requests("/oauth/token")]
+        self.assertEqual(len(peers), 5)
+        self.assertEqual(len(set(peers)), 5, peers)
+
     def callback(self, code, state, token=None):
         return lt.post(CALLBACK, {"code": code, "state": state}, token=token or self.t.access)
 
