@@ -40,6 +40,20 @@ int jobs_parse_limit(const char *s, int *out)
 	return 0;
 }
 
+int jobs_args(const char *job, int argc, char **argv, int *limit)
+{
+	*limit = JOBS_BATCH_DEFAULT;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			if (jobs_parse_limit(argv[++i], limit) != 0)
+				return jobs_usage(job, "bad --limit", argv[i]);
+		} else {
+			return jobs_usage(job, "unexpected argument", argv[i]);
+		}
+	}
+	return ADMIN_EXIT_OK;
+}
+
 /* One subscription, in its own transaction under its tenant and mode: 1 expired, 0 not due, -1. */
 static int jobs_expire_one(struct db *db, struct arena *a, PGresult *due, int row, struct err *e)
 {
@@ -65,18 +79,13 @@ int jobs_expire_incomplete(const struct conf *c, struct arena *a, int argc, char
 {
 	char limit_text[16];
 	const char *params[1] = {limit_text};
-	int limit = JOBS_BATCH_DEFAULT, expired = 0, failed = 0, rc;
+	int limit, expired = 0, failed = 0, rc;
 	struct db db;
 	struct err e;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-			if (jobs_parse_limit(argv[++i], &limit) != 0)
-				return jobs_usage("expire-incomplete", "bad --limit", argv[i]);
-		} else {
-			return jobs_usage("expire-incomplete", "unexpected argument", argv[i]);
-		}
-	}
+	rc = jobs_args("expire-incomplete", argc, argv, &limit);
+	if (rc != ADMIN_EXIT_OK)
+		return rc;
 	snprintf(limit_text, sizeof(limit_text), "%d", limit);
 	db_init(&db, c->db_conninfo);
 	err_clear(&e);

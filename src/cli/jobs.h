@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/err.h"
 
 /*
  * `levy jobs expire-incomplete [--limit N]`: incomplete subscriptions
@@ -48,5 +49,33 @@ int jobs_retry_payments(const struct conf *c, struct arena *a, int argc, char **
 int jobs_parse_limit(const char *s, int *out) __attribute__((warn_unused_result));
 /* The usage error of `levy jobs JOB`: prints what and arg, then the usage; ADMIN_EXIT_USAGE. */
 int jobs_usage(const char *job, const char *what, const char *arg);
+/* A job's arguments ([--limit N]): ADMIN_EXIT_OK with *limit set, or the usage error's. */
+int jobs_args(const char *job, int argc, char **argv, int *limit);
+
+struct req;
+struct stmt;
+
+/* The outcomes a keyset job counts (0 .. JOBS_OUTCOMES - 1: what each means is the job's). */
+#define JOBS_OUTCOMES 3
+
+/*
+ * A job over the due objects a keyset look-up names: due is
+ * "SELECT tenant_id, livemode, id FROM f($1 limit, $2, $3, $4)", $2..$4
+ * the last (tenant_id, livemode, id) of the previous batch (NULLs: from
+ * the start), so that an object whose handling failed, and stays due, is
+ * not met again in the same run.  fn handles one object inside its own
+ * transaction under its tenant and mode, through a request built for the
+ * billing engine (arena, configuration, connection, tenant and mode, a
+ * Request-Id): an outcome, counted in counts[], or -1 with e set (rolled
+ * back, named on stderr, the run goes on).
+ */
+struct jobs_keyset {
+	const char *name; /* "renew": the messages' */
+	struct stmt *due;
+	int (*fn)(struct req *r, const char *id, struct err *e);
+	int counts[JOBS_OUTCOMES];
+};
+/* Runs the job to the end of what is due: 0, or -1 when anything failed (or the look-up did). */
+int jobs_keyset_run(const struct conf *c, struct arena *a, int limit, struct jobs_keyset *k);
 
 #endif

@@ -260,101 +260,15 @@ static int jobs_renew_sub(struct req *r, const char *id, struct err *e)
 	return JOBS_RENEW_RENEWED;
 }
 
-/* One subscription in its own transaction: JOBS_RENEW_*, or -1 (rolled back). */
-static int jobs_renew_one(const struct conf *c, struct db *db, struct arena *a, PGresult *due,
-                          int row, struct err *e)
-{
-	struct db_ctx ctx = {db_int(due, row, 0), db_bool(due, row, 1) ? 1 : 0, 0, NULL};
-	struct req r;
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	r.arena = a;
-	r.conf = c;
-	r.db = db;
-	r.who.tenant_id = ctx.tenant_id;
-	r.who.livemode = ctx.livemode == 1;
-	/* The test processor names its payments after the request (levy-<pi>-<req>). */
-	req_id_new(r.id, sizeof(r.id));
-	if (db_begin(db, false, &ctx, e) != 0)
-		return -1;
-	rc = jobs_renew_sub(&r, PQgetvalue(due, row, 2), e);
-	if (rc < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	if (db_commit(db, e) != 0)
-		return -1;
-	return rc;
-}
-
-static void jobs_renew_report(const char *id, const struct err *e)
-{
-	if (e->status >= 500 && e->detail[0] != '\0')
-		fprintf(stderr, "levy: jobs renew: %s: %s (%s)\n", id, e->message, e->detail);
-	else
-		fprintf(stderr, "levy: jobs renew: %s: %s\n", id, e->message);
-}
-
 int jobs_renew(const struct conf *c, struct arena *a, int argc, char **argv)
 {
-	/* The keyset: the last (tenant_id, livemode, id) of the previous batch. */
-	char limit_text[16], after_tenant[24], after_mode[2], after_id[128];
-	const char *params[4] = {limit_text, NULL, NULL, NULL};
-	int limit = JOBS_BATCH_DEFAULT, renewed = 0, canceled = 0, failed = 0, rc;
-	struct arena work;
-	struct db db;
-	struct err e;
+	struct jobs_keyset k = {.name = "renew", .due = &jobs_renew_due, .fn = jobs_renew_sub};
+	int limit, rc = jobs_args("renew", argc, argv, &limit);
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-			if (jobs_parse_limit(argv[++i], &limit) != 0)
-				return jobs_usage("renew", "bad --limit", argv[i]);
-		} else {
-			return jobs_usage("renew", "unexpected argument", argv[i]);
-		}
-	}
-	snprintf(limit_text, sizeof(limit_text), "%d", limit);
-	db_init(&db, c->db_conninfo);
-	arena_init(&work);
-	err_clear(&e);
-	for (;;) {
-		PGresult *due = db_exec(&db, a, &jobs_renew_due, 4, params, &e);
-		int n;
-
-		if (due == NULL) {
-			fprintf(stderr, "levy: jobs renew: %s\n",
-			        e.detail[0] != '\0' ? e.detail : e.message);
-			failed++;
-			break;
-		}
-		n = PQntuples(due);
-		for (int i = 0; i < n; i++) {
-			err_clear(&e);
-			rc = jobs_renew_one(c, &db, &work, due, i, &e);
-			if (rc < 0) {
-				jobs_renew_report(PQgetvalue(due, i, 2), &e);
-				failed++;
-			}
-			renewed += rc == JOBS_RENEW_RENEWED;
-			canceled += rc == JOBS_RENEW_CANCELED;
-			arena_reset(&work);
-		}
-		if (n < limit) {
-			arena_reset(a);
-			break;
-		}
-		snprintf(after_tenant, sizeof(after_tenant), "%s", PQgetvalue(due, n - 1, 0));
-		snprintf(after_mode, sizeof(after_mode), "%s", PQgetvalue(due, n - 1, 1));
-		snprintf(after_id, sizeof(after_id), "%s", PQgetvalue(due, n - 1, 2));
-		params[1] = after_tenant;
-		params[2] = after_mode;
-		params[3] = after_id;
-		arena_reset(a);
-	}
-	arena_destroy(&work);
-	db_close(&db);
-	printf("renewed %d subscription%s, canceled %d\n", renewed, renewed == 1 ? "" : "s",
-	       canceled);
-	return failed > 0 ? ADMIN_EXIT_RUNTIME : ADMIN_EXIT_OK;
+	if (rc != ADMIN_EXIT_OK)
+		return rc;
+	rc = jobs_keyset_run(c, a, limit, &k);
+	printf("renewed %d subscription%s, canceled %d\n", k.counts[JOBS_RENEW_RENEWED],
+	       k.counts[JOBS_RENEW_RENEWED] == 1 ? "" : "s", k.counts[JOBS_RENEW_CANCELED]);
+	return rc != 0 ? ADMIN_EXIT_RUNTIME : ADMIN_EXIT_OK;
 }
