@@ -12,10 +12,7 @@ outside its tenant's context changes nothing.
 """
 
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
@@ -130,22 +127,10 @@ class ExpireIncomplete(st.SdkCase):
         self.drain()
         held = self.incomplete(24)
         free = self.incomplete(24)
-        holder = subprocess.Popen(
-            ["psql", "-X", "-q", "-At", OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        try:
-            holder.stdin.write("BEGIN;\nSELECT 1 FROM subscriptions WHERE id = %s FOR UPDATE;\n"
-                               "\\echo locked\n" % sql_id(held.id))
-            holder.stdin.flush()
-            self.assertEqual([holder.stdout.readline().strip() for _ in range(2)],
-                             ["1", "locked"])
+        with st.row_locked("subscriptions", held.id):
             self.run_job(expired=1)
             self.assertEqual(stripe.Subscription.retrieve(free.id).status, "incomplete_expired")
             self.assertEqual(stripe.Subscription.retrieve(held.id).status, "incomplete")
-        finally:
-            holder.stdin.write("ROLLBACK;\n")
-            holder.stdin.close()
-            holder.wait(timeout=30)
         self.run_job(expired=1)
         self.assertEqual(stripe.Subscription.retrieve(held.id).status, "incomplete_expired")
 
@@ -168,14 +153,6 @@ class ExpireIncomplete(st.SdkCase):
         self.assertEqual(stripe.Subscription.retrieve(sub.id).status, "incomplete")
         self.run_job(expired=1)
 
-    def test_usage_errors(self):
-        for args in (("--limit", "0"), ("--limit", "1001"), ("--limit", "x"), ("--limit",),
-                     ("--now",)):
-            with self.subTest(args=args):
-                p = job(*args)
-                self.assertEqual(p.returncode, 2, p.stderr)
-                self.assertIn("usage: levy jobs expire-incomplete", p.stderr)
-                self.assertEqual(p.stdout, "")
 
     def test_a_failing_subscription_is_reported_and_the_others_expire(self):
         """A subscription whose expiry fails (a fault injected with an owner's trigger) is named
@@ -208,22 +185,10 @@ class ExpireIncomplete(st.SdkCase):
         self.run_job(expired=1)
         self.assertEqual(stripe.Subscription.retrieve(bad.id).status, "incomplete_expired")
 
-    def test_database_unreachable(self):
-        text = lt.conf_text()
-        bad, n = re.subn(r'(?m)^(\s*)conninfo\s*=\s*"[^"]*"\s*;',
-                         r'\1conninfo = "host=/nonexistent-levy-jobs dbname=none";', text)
-        self.assertEqual(n, 1)
-        fd, path = tempfile.mkstemp(dir=os.path.dirname(lt.LEVY_CONF), suffix=".conf")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(bad)
-            p = subprocess.run([lt.LEVY_BIN, "-c", path, "jobs", "expire-incomplete"],
-                               capture_output=True, text=True, timeout=60)
-        finally:
-            os.unlink(path)
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("levy: jobs expire-incomplete: ", p.stderr)
-        self.assertEqual(p.stdout, "")
+
+class Commands(st.JobCommandCases, st.SdkCase):
+    JOB = "expire-incomplete"
+    EMPTY_SUMMARY = ""
 
 
 if __name__ == "__main__":

@@ -24,18 +24,14 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
 
 import levytest as lt  # noqa: E402
-import stripemock  # noqa: E402
 import stripetest as st  # noqa: E402
-from stripetest import OWNER, events_of, owner_rows, sql_id  # noqa: E402
+from stripetest import events_of, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -613,24 +609,10 @@ class A1Runs(RenewCase):
         free = self.subscribe()
         self.make_due(held)
         self.make_due(free)
-        holder = subprocess.Popen(
-            ["psql", "-X", "-q", "-At", OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        try:
-            holder.stdin.write("BEGIN;\nSELECT 1 FROM subscriptions WHERE id = %s FOR UPDATE;\n"
-                               "\\echo locked\n" % sql_id(held.id))
-            holder.stdin.flush()
-            self.assertEqual([holder.stdout.readline().strip() for _ in range(2)],
-                             ["1", "locked"])
+        with st.row_locked("subscriptions", held.id):
             self.run_job(renewed=1)
             self.assertEqual(len(self.invoices_of(free)), 2)
             self.assertEqual(len(self.invoices_of(held)), 1)
-        finally:
-            holder.stdin.write("ROLLBACK;\n")
-            holder.stdin.close()
-            holder.wait(timeout=30)
-            holder.stdout.close()
-            holder.stderr.close()
         self.run_job(renewed=1)
         self.assertEqual(len(self.invoices_of(held)), 2)
 
@@ -650,33 +632,10 @@ class A1Runs(RenewCase):
         self.assertEqual(rows, [["0"]])
         self.run_job(renewed=1)
 
-    def test_usage_errors(self):
-        for args in (("--limit", "0"), ("--limit", "1001"), ("--limit", "x"), ("--limit", ""),
-                     ("--limit",), ("--now",), ("extra",)):
-            with self.subTest(args=args):
-                p = job(*args)
-                self.assertEqual(p.returncode, 2, p.stderr)
-                self.assertIn("usage: levy jobs renew [--limit N]", p.stderr)
-                self.assertEqual(p.stdout, "")
-        p = lt.levy_cli("help")
-        self.assertIn("jobs renew [--limit N]", p.stdout + p.stderr)
 
-    def test_database_unreachable(self):
-        text = lt.conf_text()
-        bad, n = re.subn(r'(?m)^(\s*)conninfo\s*=\s*"[^"]*"\s*;',
-                         r'\1conninfo = "host=/nonexistent-levy-renew dbname=none";', text)
-        self.assertEqual(n, 1)
-        fd, path = tempfile.mkstemp(dir=os.path.dirname(lt.LEVY_CONF), suffix=".conf")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(bad)
-            p = subprocess.run([lt.LEVY_BIN, "-c", path, "jobs", "renew"], capture_output=True,
-                               text=True, timeout=60)
-        finally:
-            os.unlink(path)
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("levy: jobs renew: ", p.stderr)
-        self.assertEqual(p.stdout.strip(), summary(0))
+class Commands(st.JobCommandCases, st.SdkCase):
+    JOB = "renew"
+    EMPTY_SUMMARY = summary(0)
 
 
 class B0LiveRenewal(RenewCase):
@@ -684,22 +643,10 @@ class B0LiveRenewal(RenewCase):
 
     @classmethod
     def setUpClass(cls):
-        ok, why = stripemock.available()
-        if not ok:
-            if stripemock.required():
-                raise AssertionError(why)
-            raise unittest.SkipTest(why)
-        cls.peers = stripemock.start()
-        stripemock.configure_levy(cls.peers, timeout_ms=2000)
+        cls.peers = st.stripe_peers()
 
     def connect(self, t):
-        status, _, link = lt.post("/api/v1/connect/stripe/authorize", token=t.owner.access)
-        self.assertEqual(status, 200, link)
-        q = self.peers.authorize(link["url"])
-        status, _, conn = lt.post("/api/v1/connect/stripe/callback",
-                                  {"code": q["code"], "state": q["state"]}, token=t.owner.access)
-        self.assertEqual(status, 200, conn)
-        return conn["stripe_account"]
+        return st.connect_stripe(t, self.peers)
 
     def test_stripe_down_rolls_back_and_the_retry_charges_once(self):
         self.drain()

@@ -9,6 +9,8 @@ POST, percent-encoded brackets in query strings.
 import json
 import os
 import re
+import subprocess
+import tempfile
 
 import stripe
 
@@ -54,6 +56,106 @@ def tenant():
     t = lt.new_tenant()
     use(t.sk_test)
     return t
+
+
+def cli_without_database(*args):
+    """`levy ARGS` with a levy.conf whose database cannot be reached (a socket directory that
+    does not exist): the CompletedProcess, for the jobs' exit status and messages."""
+    bad, n = re.subn(r'(?m)^(\s*)conninfo\s*=\s*"[^"]*"\s*;',
+                     r'\1conninfo = "host=/nonexistent-levy-test dbname=none";', lt.conf_text())
+    assert n == 1, "levy.conf has no database.conninfo line"
+    fd, path = tempfile.mkstemp(dir=os.path.dirname(lt.LEVY_CONF), suffix=".conf")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(bad)
+        return subprocess.run([lt.LEVY_BIN, "-c", path] + list(args), capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        os.unlink(path)
+
+
+class row_locked:
+    """`with row_locked("subscriptions", id):` holds the row FOR UPDATE in a transaction of
+    the owner's own (another runner, as the jobs see it) until the block ends."""
+
+    def __init__(self, table, object_id):
+        assert re.match(r"^[a-z_]+$", table), table
+        self.sql = "BEGIN;\nSELECT 1 FROM %s WHERE id = %s FOR UPDATE;\n\\echo locked\n" % (
+            table, sql_id(object_id))
+
+    def __enter__(self):
+        self.p = subprocess.Popen(["psql", "-X", "-q", "-At", OWNER], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.p.stdin.write(self.sql)
+        self.p.stdin.flush()
+        got = [self.p.stdout.readline().strip() for _ in range(2)]
+        if got != ["1", "locked"]:
+            self.__exit__(None, None, None)
+            raise AssertionError("could not lock the row: %r" % got)
+        return self
+
+    def __exit__(self, *exc):
+        self.p.stdin.write("ROLLBACK;\n")
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+        self.p.stdout.close()
+        self.p.stderr.close()
+        return False
+
+
+class JobCommandCases:
+    """What every `levy jobs JOB [--limit N]` does with its command line: bad arguments exit 2
+    with the usage and nothing on stdout, `levy help` lists it, and a database it cannot
+    reach exits 1 with a message (stdout: EMPTY_SUMMARY).  Mixed into a test case class that
+    sets JOB and EMPTY_SUMMARY."""
+
+    JOB = None
+    EMPTY_SUMMARY = None
+
+    def test_usage_errors(self):
+        for args in (("--limit", "0"), ("--limit", "1001"), ("--limit", "x"), ("--limit", ""),
+                     ("--limit",), ("--now",), ("extra",)):
+            with self.subTest(args=args):
+                p = lt.levy_cli("jobs", self.JOB, *args)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("usage: levy jobs %s [--limit N]" % self.JOB, p.stderr)
+                self.assertEqual(p.stdout, "")
+        p = lt.levy_cli("help")
+        self.assertIn("jobs %s [--limit N]" % self.JOB, p.stdout + p.stderr)
+
+    def test_database_unreachable(self):
+        p = cli_without_database("jobs", self.JOB)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("levy: jobs %s: " % self.JOB, p.stderr)
+        self.assertEqual(p.stdout.strip(), self.EMPTY_SUMMARY)
+
+
+def stripe_peers(timeout_ms=2000):
+    """The Stripe test peers (stripemock), started and configured into levy for a test class;
+    the class is skipped when they cannot run here, unless the run requires them."""
+    import unittest
+
+    import stripemock
+
+    ok, why = stripemock.available()
+    if not ok:
+        if stripemock.required():
+            raise AssertionError(why)
+        raise unittest.SkipTest(why)
+    peers = stripemock.start()
+    stripemock.configure_levy(peers, timeout_ms=timeout_ms)
+    return peers
+
+
+def connect_stripe(t, peers):
+    """t's owner connects a Stripe account through the OAuth flow: the acct_ id."""
+    status, _, link = lt.post("/api/v1/connect/stripe/authorize", token=t.owner.access)
+    assert status == 200, link
+    q = peers.authorize(link["url"])
+    status, _, conn = lt.post("/api/v1/connect/stripe/callback",
+                              {"code": q["code"], "state": q["state"]}, token=t.owner.access)
+    assert status == 200, conn
+    return conn["stripe_account"]
 
 
 class SdkCase(lt.LevyTestCase):
