@@ -4,7 +4,9 @@
  * Django's BSD-3-Clause licence; list by Royce Williams), so that levy refuses
  * exactly what the Django original refuses.  Lowercase, sorted in byte order
  * (LC_ALL=C sort -u) for bsearch() with strcmp(); '?' is written "\?" so that
- * no trigraph forms.  Included by src/crypto/password.c alone.
+ * no trigraph forms.  Included by src/crypto/password.c alone.  Entries
+ * are the list's, verbatim: those that look like placeholders ("xxx",
+ * "xxxxxx1", "sexxxy") are passwords people use, not gaps to fill.
  */
 #ifndef LEVY_COMMON_PASSWORDS_H
 #define LEVY_COMMON_PASSWORDS_H

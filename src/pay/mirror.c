@@ -89,16 +89,6 @@ static int mirror_post(struct req *r, const struct mirror *m, const char *path, 
 	return stripe_http_refused(ans, &se, e);
 }
 
-/* A 2xx answer without what levy stores from it: Stripe's fault, so a retryable 503. */
-static int mirror_unreadable(struct err *e, const char *what)
-{
-	err_set(e, 503, E_API, NULL, NULL,
-	        "The payment processor's answer could not be read. Retry the request later.");
-	e->retry_after = STRIPE_RETRY_AFTER_DEFAULT;
-	err_detail(e, "stripe's %s is not as expected", what);
-	return -1;
-}
-
 /* Whether a row's mirror is on the account connected now. */
 static bool mirror_here(const struct mirror *m, const char *remote, const char *account)
 {
@@ -138,7 +128,7 @@ int mirror_customer(struct req *r, const struct mirror *m, const char *customer,
 		return -1;
 	*remote = stripe_json_str(r->arena, ans.body, "id");
 	if (!stripe_id_valid(*remote, "cus_"))
-		return mirror_unreadable(e, "customer");
+		return stripe_http_unreadable(e, "customer");
 	params[0] = customer;
 	params[1] = *remote;
 	params[2] = m->account;
@@ -215,7 +205,7 @@ int mirror_attach_card(struct req *r, const struct mirror *m, const char *pm, co
 	    !mirror_chars(fingerprint, 1, 64, MIRROR_BASE62) ||
 	    !stripe_json_int(ans.body, "exp_month", &month) || month < 1 || month > 12 ||
 	    !stripe_json_int(ans.body, "exp_year", &year) || year < 2000 || year > 9999)
-		return mirror_unreadable(e, "card");
+		return stripe_http_unreadable(e, "card");
 	if (!mirror_chars(country, 2, 2, MIRROR_UPPER))
 		country = NULL;
 	params[0] = pm;

@@ -73,16 +73,6 @@ static int pay_live_post(struct arena *a, const struct conf *conf, const char *a
 	return stripe_http_post(a, &call, ans, e);
 }
 
-/* An answer Stripe gave with 2xx but without what levy needs from it. */
-static int pay_live_unreadable(struct err *e, const char *what)
-{
-	err_set(e, 503, E_API, NULL, NULL,
-	        "The payment processor's answer could not be read. Retry the request later.");
-	e->retry_after = STRIPE_RETRY_AFTER_DEFAULT;
-	err_detail(e, "stripe's %s lacks a valid id", what);
-	return -1;
-}
-
 /* A PaymentIntent that Stripe left in another state than succeeded: not paid. */
 static void pay_live_not_succeeded(struct arena *a, struct pay_charge *c, const char *status)
 {
@@ -140,7 +130,7 @@ static int pay_live_charge(struct arena *a, struct pay_charge *c, struct err *e)
 		c->processor_intent = stripe_json_str(a, ans.body, "id");
 		status = stripe_json_str(a, ans.body, "status");
 		if (!stripe_id_valid(c->processor_intent, "pi_"))
-			return pay_live_unreadable(e, "PaymentIntent");
+			return stripe_http_unreadable(e, "PaymentIntent");
 		if (status == NULL || strcmp(status, "succeeded") != 0) {
 			pay_live_not_succeeded(a, c, status);
 			return 0;
@@ -148,7 +138,7 @@ static int pay_live_charge(struct arena *a, struct pay_charge *c, struct err *e)
 		c->processor_id = stripe_json_str(a, ans.body, "latest_charge");
 		if (!stripe_id_valid(c->processor_id, "ch_") &&
 		    !stripe_id_valid(c->processor_id, "py_"))
-			return pay_live_unreadable(e, "PaymentIntent's latest_charge");
+			return stripe_http_unreadable(e, "PaymentIntent's latest_charge");
 		c->succeeded = true;
 		return 0;
 	}
@@ -214,7 +204,7 @@ static int pay_live_refund(struct arena *a, struct pay_refund *f, struct err *e)
 	}
 	f->processor_id = stripe_json_str(a, ans.body, "id");
 	if (!stripe_id_valid(f->processor_id, "re_") && !stripe_id_valid(f->processor_id, "pyr_"))
-		return pay_live_unreadable(e, "refund");
+		return stripe_http_unreadable(e, "refund");
 	f->status = pay_refund_status(stripe_json_str(a, ans.body, "status"));
 	return 0;
 }

@@ -22,6 +22,9 @@
 
 /* Nesting deeper than this in an answer is not one of Stripe's objects. */
 #define STRIPE_JSON_DEPTH 32
+/* What the client is told when an answer from Stripe cannot be used. */
+#define STRIPE_UNREADABLE                                                                          \
+	"The payment processor's answer could not be read. Retry the request later."
 /* The connection's own share of the timeout, at most. */
 #define STRIPE_CONNECT_TIMEOUT_MS 10000L
 
@@ -147,6 +150,13 @@ static int stripe_unavailable(struct err *e, int retry_after, const char *msg)
 	return -1;
 }
 
+int stripe_http_unreadable(struct err *e, const char *what)
+{
+	stripe_unavailable(e, 0, STRIPE_UNREADABLE);
+	err_detail(e, "stripe's %s is not as expected", what);
+	return -1;
+}
+
 int stripe_http_answer(struct arena *a, long status, const char *body, size_t len, int retry_after,
                        struct stripe_answer *ans, struct err *e)
 {
@@ -173,9 +183,7 @@ int stripe_http_answer(struct arena *a, long status, const char *body, size_t le
 		return -1;
 	}
 	if (len > STRIPE_ANSWER_MAX || (tok = json_tokener_new_ex(STRIPE_JSON_DEPTH)) == NULL) {
-		stripe_unavailable(e, retry_after,
-		                   "The payment processor's answer could not be read. Retry the "
-		                   "request later.");
+		stripe_unavailable(e, retry_after, STRIPE_UNREADABLE);
 		err_detail(e, "stripe answer of %zu bytes", len);
 		return -1;
 	}
@@ -188,9 +196,7 @@ int stripe_http_answer(struct arena *a, long status, const char *body, size_t le
 	}
 	json_tokener_free(tok);
 	if (o == NULL) {
-		stripe_unavailable(e, retry_after,
-		                   "The payment processor's answer could not be read. Retry the "
-		                   "request later.");
+		stripe_unavailable(e, retry_after, STRIPE_UNREADABLE);
 		err_detail(e, "stripe answered %ld with a body that is not a JSON object", status);
 		return -1;
 	}
@@ -404,8 +410,7 @@ int stripe_http_post(struct arena *a, const struct stripe_call *c, struct stripe
 		/* The path names no secret; the key travels only in a header. */
 		stripe_unavailable(
 		        e, 0,
-		        too_large ? "The payment processor's answer could not be read. "
-		                    "Retry the request later."
+		        too_large ? STRIPE_UNREADABLE
 		        : rc == CURLE_OPERATION_TIMEDOUT
 		                ? "The payment processor did not answer in time; nothing "
 		                  "was recorded. Retry the request later."

@@ -99,6 +99,13 @@ void stripe_http_close(void);
 int stripe_http_answer(struct arena *a, long status, const char *body, size_t len, int retry_after,
                        struct stripe_answer *ans, struct err *e);
 
+/*
+ * A 2xx answer without what levy stores from it (an id, a card's fields):
+ * Stripe's fault, so e = 503 api_error with Retry-After, what named in the
+ * log detail.  Always -1.
+ */
+int stripe_http_unreadable(struct err *e, const char *what);
+
 /* Reads the error of a non-2xx answer (see struct stripe_error). */
 void stripe_http_error(struct arena *a, const struct stripe_answer *ans, struct stripe_error *se);
 
