@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 import levytest as lt  # noqa: E402
 import stripemock  # noqa: E402
 import stripetest as st  # noqa: E402
-from stripetest import owner_rows, sql_id  # noqa: E402
+from stripetest import fee_of, half_even, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -69,16 +69,8 @@ def body_of(obj):
     return json.loads(obj.last_response.body)
 
 
-def half_even(num, den):
-    q, r = divmod(num, den)
-    if 2 * r > den or (2 * r == den and q % 2 == 1):
-        q += 1
-    return q
 
 
-def fee_of(amount, bp):
-    """levy's fee rule, written here: amount * bp / 10000, halves to even."""
-    return half_even(amount * bp, 10000)
 
 
 def set_fee(tenant, percent):

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
-from stripetest import events_of, owner_rows, sql_id  # noqa: E402
+from stripetest import events_of, fee_of, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -63,12 +63,6 @@ def charges_of(invoice_id):
                       " FROM charges WHERE invoice = %s ORDER BY seq" % sql_id(invoice_id))
 
 
-def half_even_fee(amount, bp=1500):
-    """The platform fee as levy's rule writes it: amount * bp / 10000, halves to even."""
-    q, r = divmod(amount * bp, 10000)
-    if r * 2 > 10000 or (r * 2 == 10000 and q % 2 == 1):
-        q += 1
-    return q
 
 
 def number_prefix(slug):
@@ -583,7 +577,7 @@ class Lifecycle(InvoiceCase):
         self.assertEqual((b["attempt_count"], b["attempted"], b["next_payment_attempt"]),
                          (1, True, None))
         self.assertRecent(b["status_transitions"]["paid_at"])
-        fee = half_even_fee(1230)
+        fee = fee_of(1230)
         self.assertEqual(fee, 184)  # 184.5 rounds to the even 184
         self.assertEqual(b["application_fee_amount"], fee)
         rows = charges_of(inv.id)
@@ -616,8 +610,8 @@ class Lifecycle(InvoiceCase):
         inv = self.draft(c.id, 1250)
         paid = stripe.Invoice.pay(inv.id, payment_method="pm_card_visa", off_session=False)
         self.assertEqual((paid.status, paid.amount_paid, paid.application_fee_amount),
-                         ("paid", 1250, half_even_fee(1250)))
-        self.assertEqual(half_even_fee(1250), 188)  # 187.5 rounds to the even 188
+                         ("paid", 1250, fee_of(1250)))
+        self.assertEqual(fee_of(1250), 188)  # 187.5 rounds to the even 188
         self.assertRegex(paid.number, r"-\d{4}$")
         attached = stripe.PaymentMethod.list(customer=c.id, type="card").data
         self.assertEqual(len(attached), 1)
@@ -770,7 +764,7 @@ class Lifecycle(InvoiceCase):
                          (-500, 700, 0, 1200))
         self.assertEqual(stripe.Customer.retrieve(c.id).balance, 0)
         self.assertEqual(stripe.Invoice.pay(fin.id).amount_paid, 700)
-        self.assertEqual(charges_of(fin.id)[0][:3], ["succeeded", "700", str(half_even_fee(700))])
+        self.assertEqual(charges_of(fin.id)[0][:3], ["succeeded", "700", str(fee_of(700))])
         # A larger credit: nothing due, paid at once, the rest left on the balance.
         c = self.customer(balance=-2000)
         fin = self.open_invoice(c.id, 1200)

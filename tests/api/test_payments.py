@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
-from stripetest import events_of, owner_rows, sql_id  # noqa: E402
+from stripetest import events_of, fee_of, half_even, owner_rows, sql_id  # noqa: E402
 
 import stripe  # noqa: E402
 
@@ -81,16 +81,8 @@ MSG_CONNECT_LATER = ("Live-mode payments through Stripe Connect are not configur
                      "use a test-mode key.")
 
 
-def half_even(num, den):
-    """num/den rounded to the nearest integer, halves to even: the rule written in the test."""
-    q, r = divmod(num, den)
-    if 2 * r > den or (2 * r == den and q % 2 == 1):
-        q += 1
-    return q
 
 
-def fee_of(amount, bp):
-    return half_even(amount * bp, 10000)
 
 
 def body_of(obj):

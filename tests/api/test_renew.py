@@ -20,8 +20,6 @@ outage rolls the renewal back and the next run charges once with the same Idempo
 
 import calendar
 import datetime
-import hashlib
-import json
 import os
 import re
 import sys
@@ -205,9 +203,7 @@ class A0Renewals(RenewCase):
         self.assertEqual(stripe.Charge.retrieve(pi.latest_charge).amount, 1500)
         # The platform's fee, as on any payment: the tenant's share, half to even.
         bp = int(owner_rows("SELECT platform_fee_bp FROM tenants WHERE id = %d" % self.t.id)[0][0])
-        q, rem = divmod(1500 * bp, 10000)
-        self.assertEqual(pi.application_fee_amount,
-                         q + (1 if rem > 5000 or (rem == 5000 and q % 2) else 0))
+        self.assertEqual(pi.application_fee_amount, st.fee_of(1500, bp))
         # Events: the subscription's update, the invoice's life, the payment's.
         ev = self.new_events(sub.id, n_sub)
         self.assertEqual([t for t, _ in ev], ["customer.subscription.updated"])
@@ -638,29 +634,12 @@ class Commands(st.JobCommandCases, st.SdkCase):
     EMPTY_SUMMARY = summary(0)
 
 
-class B0LiveRenewal(RenewCase):
+class B0LiveRenewal(st.LiveJobCase, RenewCase):
     """Live mode through Stripe Connect: the same pay path; Stripe down rolls back."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.peers = st.stripe_peers()
-
-    def connect(self, t):
-        return st.connect_stripe(t, self.peers)
 
     def test_stripe_down_rolls_back_and_the_retry_charges_once(self):
         self.drain()
-        acct = self.connect(self.t)
-        st.use(self.t.sk_live)
-        plan = stripe.Plan.create(amount=2990, currency="usd", interval="month",
-                                  product={"name": "Live Pro"})
-        cus = stripe.Customer.create(email=lt.unique_email("live"))
-        pm = stripe.PaymentMethod.attach(
-            stripe.PaymentMethod.create(type="card", card={"token": "tok_visa"}).id,
-            customer=cus.id)
-        sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": plan.id}],
-                                         default_payment_method=pm.id)
-        self.assertEqual(sub.status, "active")
+        acct, sub, pm = self.live_subscription()
         old_s, old_e, new_s, new_e = self.make_due(sub)
         self.peers.clear()
         # 500, then Stripe charges but levy stops waiting (2 s): both roll the renewal back.
@@ -675,31 +654,13 @@ class B0LiveRenewal(RenewCase):
                              ("active", old_e, sub.latest_invoice))
             self.assertEqual(len(self.invoices_of(sub)), 1)
         time.sleep(1.5)
-        ref = hashlib.sha256(("%d/live/1/renew_%s_%d" % (self.t.id, sub.id, new_s))
-                             .encode()).hexdigest()[:40]
-
-        def remote_charges():
-            st_, _, obj = self.peers.mock("GET", "/v1/charges?limit=100", account=acct)
-            self.assertEqual(st_, 200, obj)
-            return [c for c in obj["data"] if c.get("metadata", {}).get("levy_request") == ref]
-
-        self.assertEqual(len(remote_charges()), 1)
+        ref = self.request_ref("renew_%s_%d" % (sub.id, new_s))
+        self.assertEqual(len(self.remote_charges(acct, ref)), 1)
         self.run_job(renewed=1)
         s, inv = self.renewal(sub)
         self.assertEqual((s.status, s.current_period_end, inv.status, inv.amount_paid,
                           inv.livemode), ("active", new_e, "paid", 2990, True))
-        sent = [r for r in self.peers.requests("/v1/payment_intents") if r["method"] == "POST"]
-        self.assertEqual(len(sent), 3)
-        self.assertEqual({r["headers"]["idempotency-key"] for r in sent}, {"levy_req_" + ref})
-        self.assertEqual(len({json.dumps(r["form"], sort_keys=True) for r in sent}), 1)
-        self.assertEqual((sent[0]["form"]["off_session"], sent[0]["form"]["amount"]),
-                         ("true", "2990"))
-        self.assertEqual(sent[0]["headers"]["stripe-account"], acct)
-        self.assertTrue(sent[-1]["replayed"])
-        charges = remote_charges()
-        self.assertEqual(len(charges), 1)
-        self.assertEqual(owner_rows("SELECT processor_id FROM charges WHERE invoice = %s"
-                                    % sql_id(inv.id)), [[charges[0]["id"]]])
+        self.assertChargedOnce(acct, ref, inv.id)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ attempt back and the next run charges once with the same Idempotency-Key.
 """
 
 import datetime
-import hashlib
-import json
 import os
 import sys
 import time
@@ -487,29 +485,8 @@ class Commands(st.JobCommandCases, st.SdkCase):
     EMPTY_SUMMARY = summary(0, 0)
 
 
-class B0LiveRetry(RetryCase):
+class B0LiveRetry(st.LiveJobCase, RetryCase):
     """Live mode through Stripe Connect: the same pay path; Stripe down rolls back."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.peers = st.stripe_peers()
-
-    def connect(self, t):
-        return st.connect_stripe(t, self.peers)
-
-    def live_subscription(self):
-        acct = self.connect(self.t)
-        st.use(self.t.sk_live)
-        plan = stripe.Plan.create(amount=2990, currency="usd", interval="month",
-                                  product={"name": "Live Pro"})
-        cus = stripe.Customer.create(email=lt.unique_email("live"))
-        pm = stripe.PaymentMethod.attach(
-            stripe.PaymentMethod.create(type="card", card={"token": "tok_visa"}).id,
-            customer=cus.id)
-        sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": plan.id}],
-                                         default_payment_method=pm.id)
-        self.assertEqual(sub.status, "active")
-        return acct, sub, pm
 
     def test_stripe_down_rolls_back_and_the_retry_charges_once(self):
         """The renewal found no payment method (no payment intent yet); the retry's first
@@ -542,32 +519,14 @@ class B0LiveRetry(RetryCase):
             self.assertEqual(len(events_of(inv.id)), n_inv)
             self.assertEqual(stripe.Subscription.retrieve(sub.id).status, "past_due")
         time.sleep(1.5)
-        ref = hashlib.sha256(("%d/live/1/retry_%s_2" % (self.t.id, inv.id))
-                             .encode()).hexdigest()[:40]
-
-        def remote_charges():
-            st_, _, obj = self.peers.mock("GET", "/v1/charges?limit=100", account=acct)
-            self.assertEqual(st_, 200, obj)
-            return [c for c in obj["data"] if c.get("metadata", {}).get("levy_request") == ref]
-
-        self.assertEqual(len(remote_charges()), 1)
+        ref = self.request_ref("retry_%s_2" % inv.id)
+        self.assertEqual(len(self.remote_charges(acct, ref)), 1)
         self.run_job(paid=1, failed=0)
         now = stripe.Invoice.retrieve(inv.id)
         self.assertEqual((now.status, now.attempt_count, now.amount_paid, now.livemode),
                          ("paid", 2, 2990, True))
         self.assertEqual(stripe.Subscription.retrieve(sub.id).status, "active")
-        sent = [r for r in self.peers.requests("/v1/payment_intents") if r["method"] == "POST"]
-        self.assertEqual(len(sent), 3)
-        self.assertEqual({r["headers"]["idempotency-key"] for r in sent}, {"levy_req_" + ref})
-        self.assertEqual(len({json.dumps(r["form"], sort_keys=True) for r in sent}), 1)
-        self.assertEqual((sent[0]["form"]["off_session"], sent[0]["form"]["amount"]),
-                         ("true", "2990"))
-        self.assertEqual(sent[0]["headers"]["stripe-account"], acct)
-        self.assertTrue(sent[-1]["replayed"])
-        charges = remote_charges()
-        self.assertEqual(len(charges), 1)
-        self.assertEqual(owner_rows("SELECT processor_id FROM charges WHERE invoice = %s"
-                                    % sql_id(inv.id)), [[charges[0]["id"]]])
+        self.assertChargedOnce(acct, ref, inv.id)
         self.run_job(paid=0, failed=0)
 
     def test_a_live_decline_is_retried_with_the_attempts_key(self):

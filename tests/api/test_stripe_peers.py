@@ -47,18 +47,6 @@ def need_spec(case):
 # ------------------------------------------------------------------ helpers
 
 
-def raw_request(base, method, path, body=b"", headers=None, timeout=30):
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, resp.headers, json.loads(data.decode()) if data else None
-    finally:
-        conn.close()
-
-
 def port_open(base):
     u = urllib.parse.urlsplit(base)
     try:
@@ -140,7 +128,7 @@ class TestStatefulMock(PeersCase):
         self.assertEqual((st, err["error"]["code"]), (403, "account_invalid"))
 
     def test_keys(self):
-        st, _, _ = raw_request(self.p.mock_base, "GET", "/v1/customers")
+        st, _, _ = stripemock.http_request(self.p.mock_base, "GET", "/v1/customers")
         self.assertEqual(st, 401)
         st, _, _ = self.p.mock("GET", "/v1/customers", key="sk_live_" + "x" * 24)
         self.assertEqual(st, 401)
@@ -472,7 +460,8 @@ class TestStandinScripts(PeersCase):
                 "Content-Type": "application/x-www-form-urlencoded"}
         t0 = time.monotonic()
         with self.assertRaises(socket.timeout):
-            raw_request(self.p.api_base, "POST", "/v1/payment_intents", body, hdrs, timeout=0.5)
+            stripemock.http_request(self.p.api_base, "POST", "/v1/payment_intents", body, hdrs,
+                                    timeout=0.5)
         self.assertLess(time.monotonic() - t0, 2.5)
         st, _, pi = self.pi(self.acct, form, key="levy_pi_t_attempt_1")
         self.assertEqual((st, pi["status"]), (200, "succeeded"))
@@ -648,7 +637,7 @@ class TestRecordAndProxy(PeersCase):
         acct = self.account()
         body = ("email=r%40example.com&metadata%5Blevy_id%5D=cus_R1&expand[]=sources"
                 "&expand[]=subscriptions").encode()
-        st, _, c = raw_request(self.p.api_base, "POST", "/v1/customers", body, {
+        st, _, c = stripemock.http_request(self.p.api_base, "POST", "/v1/customers", body, {
             "Authorization": "Bearer " + self.p.secret_key, "Stripe-Account": acct,
             "Stripe-Version": "2023-08-16", "Idempotency-Key": "levy_mirror_cus_R1",
             "Content-Type": "application/x-www-form-urlencoded"})

@@ -12,7 +12,6 @@ no gap."""
 import calendar
 import concurrent.futures
 import datetime
-import fractions
 import json
 import os
 import re
@@ -23,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import levytest as lt  # noqa: E402
 import stripetest as st  # noqa: E402
-from stripetest import owner_rows  # noqa: E402
+from stripetest import fee_of, half_even, owner_rows  # noqa: E402
 from levytest import LevyTestCase, get, post  # noqa: E402
 
 import stripe  # noqa: E402
@@ -51,14 +50,8 @@ MSG_ENDED = "You cannot update a subscription that is `canceled` or `incomplete_
 # --------------------------------------------------------------------------
 # The rules, written here independently of levy's C.
 
-def half_even(num, den):
-    """num / den rounded to an integer, half to even (Python's round() on an exact fraction)."""
-    return round(fractions.Fraction(num, den))
 
 
-def fee_of(amount, bp=1500):
-    """The platform fee: amount * 15% rounded half to even in the minor unit."""
-    return half_even(amount * bp, 10000)
 
 
 def period_nth(anchor, interval, count, k):

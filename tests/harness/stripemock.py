@@ -197,7 +197,7 @@ def _end(proc):
         proc.wait()
 
 
-def _http(base, method, path, body=None, headers=None, timeout=30):
+def http_request(base, method, path, body=None, headers=None, timeout=30):
     """(status, headers, decoded JSON or raw text) of one request to base."""
     u = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
@@ -232,7 +232,7 @@ class Peers:
     def _control(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         hdrs = {"Content-Type": "application/json"} if data is not None else {}
-        st, _, obj = _http(self.api_base, method, path, data, hdrs)
+        st, _, obj = http_request(self.api_base, method, path, data, hdrs)
         if st != 200:
             raise AssertionError("stand-in %s %s: %s %r" % (method, path, st, obj))
         return obj
@@ -284,7 +284,7 @@ class Peers:
         path = u.path + ("?" + u.query if u.query else "")
         if deny:
             path += ("&" if u.query else "?") + "levy_test_deny=1"
-        st, hdrs, obj = _http(self.api_base, "GET", path)
+        st, hdrs, obj = http_request(self.api_base, "GET", path)
         if st == 302:
             loc = hdrs.get("Location", "")
             return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query))
@@ -308,7 +308,7 @@ class Peers:
         if idempotency_key:
             hdrs["Idempotency-Key"] = idempotency_key
         hdrs.update(headers or {})
-        return _http(base, method, path, body, hdrs)
+        return http_request(base, method, path, body, hdrs)
 
     def mock(self, method, path, form=None, account=None, key=None, idempotency_key=None,
              headers=None):
@@ -481,7 +481,7 @@ def _wait_levy_answers(deadline):
         return
     while True:
         try:
-            st, _, _ = _http(url, "GET", "/api/v1/auth/tenants/verify/", timeout=5)
+            st, _, _ = http_request(url, "GET", "/api/v1/auth/tenants/verify/", timeout=5)
             if st not in (502, 504):
                 return
         except OSError:

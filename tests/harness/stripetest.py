@@ -6,6 +6,7 @@ sends to Stripe: form bodies in bracket notation, an Idempotency-Key on every
 POST, percent-encoded brackets in query strings.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -156,6 +157,75 @@ def connect_stripe(t, peers):
                               {"code": q["code"], "state": q["state"]}, token=t.owner.access)
     assert status == 200, conn
     return conn["stripe_account"]
+
+
+# The money rules, written here independently of levy's C (src/billing/money.c).
+
+def half_even(num, den):
+    """num / den rounded to an integer, halves to even."""
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q % 2 == 1):
+        q += 1
+    return q
+
+
+def fee_of(amount, bp=1500):
+    """The platform fee levy records: amount * bp / 10000, halves to even (1500 bp: a new
+    tenant's fee)."""
+    return half_even(amount * bp, 10000)
+
+
+class LiveJobCase:
+    """Mixed into a job's test case: live mode through the Stripe peers.  live_subscription()
+    connects the tenant and subscribes a customer with a live card; assertChargedOnce() checks
+    what a job that was retried after Stripe failures sent and what Stripe kept."""
+
+    AMOUNT = 2990
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peers = stripe_peers()
+
+    def live_subscription(self):
+        """(acct, subscription, payment method): an active live subscription, first paid."""
+        acct = connect_stripe(self.t, self.peers)
+        use(self.t.sk_live)
+        plan = stripe.Plan.create(amount=self.AMOUNT, currency="usd", interval="month",
+                                  product={"name": "Live Pro"})
+        cus = stripe.Customer.create(email=lt.unique_email("live"))
+        pm = stripe.PaymentMethod.attach(
+            stripe.PaymentMethod.create(type="card", card={"token": "tok_visa"}).id,
+            customer=cus.id)
+        sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": plan.id}],
+                                         default_payment_method=pm.id)
+        self.assertEqual(sub.status, "active")
+        return acct, sub, pm
+
+    def request_ref(self, key):
+        """levy's reference of a payment a request (or job) keyed `key` made (pay/README)."""
+        return hashlib.sha256(("%d/live/1/%s" % (self.t.id, key)).encode()).hexdigest()[:40]
+
+    def remote_charges(self, acct, ref):
+        st_, _, obj = self.peers.mock("GET", "/v1/charges?limit=100", account=acct)
+        self.assertEqual(st_, 200, obj)
+        return [c for c in obj["data"] if c.get("metadata", {}).get("levy_request") == ref]
+
+    def assertChargedOnce(self, acct, ref, invoice, sends=3):
+        """The PaymentIntent was sent `sends` times with one key and one form, off-session,
+        on the account, the last answered by replay; Stripe holds one charge, and levy
+        recorded it for the invoice."""
+        sent = [r for r in self.peers.requests("/v1/payment_intents") if r["method"] == "POST"]
+        self.assertEqual(len(sent), sends)
+        self.assertEqual({r["headers"]["idempotency-key"] for r in sent}, {"levy_req_" + ref})
+        self.assertEqual(len({json.dumps(r["form"], sort_keys=True) for r in sent}), 1)
+        self.assertEqual((sent[0]["form"]["off_session"], sent[0]["form"]["amount"]),
+                         ("true", str(self.AMOUNT)))
+        self.assertEqual(sent[0]["headers"]["stripe-account"], acct)
+        self.assertTrue(sent[-1]["replayed"])
+        charges = self.remote_charges(acct, ref)
+        self.assertEqual(len(charges), 1)
+        self.assertEqual(owner_rows("SELECT processor_id FROM charges WHERE invoice = %s"
+                                    % sql_id(invoice)), [[charges[0]["id"]]])
 
 
 class SdkCase(lt.LevyTestCase):
