@@ -590,7 +590,7 @@ int invoice_pay(struct req *r, struct reply *out, struct err *e)
 	if (pm != NULL && strcmp(row.status, "paid") != 0 && strcmp(row.status, "void") != 0 &&
 	    payment_method_attach_id(r, pm, row.customer, "payment_method", &pm, e) != 0)
 		return -1;
-	if (inv_pay(r, id, pm, off_session, &o, e) != 0)
+	if (inv_pay(r, id, pm, off_session, false, &o, e) != 0)
 		return -1;
 	if (o.attempted && !o.succeeded) {
 		/* The attempt, the open invoice's attempt_count and the events stand. */

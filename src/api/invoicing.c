@@ -81,9 +81,18 @@ STMT(inv_open, "UPDATE invoices t SET status = 'open', number = $2, subtotal = $
                " next_payment_attempt = CASE WHEN t.collection_method = 'charge_automatically'"
                " AND $5::bigint > 0 THEN now() END WHERE t.id = $1");
 STMT(inv_balance_set, "UPDATE customers c SET balance = $2 WHERE c.id = $1 AND c.balance <> $2");
+/*
+ * attempt_count as Stripe counts it: "from the perspective of the payment
+ * retry schedule".  Any attempt counts while there has been none; after
+ * that only automatic ones ($3) do, so a customer's manual attempts never
+ * move the schedule.
+ */
+#define INV_ATTEMPT_COUNTS "($3::boolean OR t.attempt_count = 0)"
 STMT(inv_paid, "UPDATE invoices t SET status = 'paid', amount_paid = t.amount_due,"
                " paid_at = now(), next_payment_attempt = NULL,"
-               " attempt_count = t.attempt_count + $2::int WHERE t.id = $1");
+               " attempt_count = t.attempt_count"
+               " + CASE WHEN $2::boolean AND " INV_ATTEMPT_COUNTS " THEN 1 ELSE 0 END"
+               " WHERE t.id = $1");
 /*
  * The retry schedule is Stripe's classic one, written once in
  * levy_invoice_retry_delay() (sql/014): 3, 5, then 7 days after attempts 1
@@ -93,7 +102,8 @@ STMT(inv_paid, "UPDATE invoices t SET status = 'paid', amount_paid = t.amount_du
 STMT(inv_failed, "UPDATE invoices t SET attempt_count = t.attempt_count + 1,"
                  " next_payment_attempt = CASE WHEN t.billing_reason = 'subscription_create'"
                  " OR t.collection_method <> 'charge_automatically' THEN NULL"
-                 " ELSE now() + levy_invoice_retry_delay(t.attempt_count + 1) END WHERE t.id = $1");
+                 " ELSE now() + levy_invoice_retry_delay(t.attempt_count + 1) END"
+                 " WHERE t.id = $1 AND ($2::boolean OR t.attempt_count = 0)");
 /*
  * The payment method is the invoice's default, else its subscription's,
  * else its customer's, each only while still attached to the customer: a
@@ -297,14 +307,15 @@ static int inv_not_status(struct err *e, const char *id, const char *status, con
  * Marks an open invoice paid and records invoice.paid and, when a payment
  * was made, invoice.payment_succeeded: the same invoice, rendered once.
  */
-static int inv_mark_paid(struct req *r, const char *id, bool attempted, struct err *e)
+static int inv_mark_paid(struct req *r, const char *id, bool attempted, bool automatic,
+                         struct err *e)
 {
-	const char *params[2] = {id, attempted ? "1" : "0"};
+	const char *params[3] = {id, attempted ? "true" : "false", automatic ? "true" : "false"};
 	const char *events =
 	        attempted ? "{invoice.paid,invoice.payment_succeeded}" : "{invoice.paid}";
 	const char *emit[3] = {events, "invoice", id};
 
-	if (db_exec(r->db, r->arena, &inv_paid, 2, params, e) == NULL)
+	if (db_exec(r->db, r->arena, &inv_paid, 3, params, e) == NULL)
 		return -1;
 	return db_exec(r->db, r->arena, &inv_emit_many, 3, emit, e) != NULL ? 0 : -1;
 }
@@ -348,7 +359,7 @@ int inv_finalize(struct req *r, const char *id, struct err *e)
 		return -1;
 	if (t.amount_due > 0)
 		return 0;
-	return inv_mark_paid(r, id, false, e);
+	return inv_mark_paid(r, id, false, true, e);
 }
 
 int inv_card_error(const struct pay_outcome *o, struct err *e)
@@ -575,8 +586,9 @@ static int inv_subscription_outcome(struct req *r, const char *sub, const char *
 }
 
 int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_session,
-            struct pay_outcome *o, struct err *e)
+            bool automatic, struct pay_outcome *o, struct err *e)
 {
+	const char *failed[2] = {id, automatic ? "true" : "false"};
 	PGresult *res;
 	const char *status, *customer, *sub, *currency, *pi, *pm, *reason;
 	long long due;
@@ -618,7 +630,7 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 	pm = payment_method != NULL ? payment_method : db_str(r->arena, res, 0, 6);
 	reason = db_str(r->arena, res, 0, 7);
 	if (due <= 0) {
-		if (inv_mark_paid(r, id, false, e) != 0)
+		if (inv_mark_paid(r, id, false, automatic, e) != 0)
 			return -1;
 		return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, true, e) : 0;
 	}
@@ -641,17 +653,22 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 	if (pay_attempt(r, pi, pm, off_session, o, e) != 0)
 		return -1;
 	if (o->succeeded) {
-		if (inv_mark_paid(r, id, true, e) != 0)
+		if (inv_mark_paid(r, id, true, automatic, e) != 0)
 			return -1;
-	} else if (db_exec(r->db, r->arena, &inv_failed, 1, &id, e) == NULL ||
-	           inv_emit(r, "invoice.payment_failed", "invoice", id, NULL, e) != 0) {
-		return -1;
+		return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, true, e) : 0;
 	}
-	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, o->succeeded, e) : 0;
+	res = db_exec(r->db, r->arena, &inv_failed, 2, failed, e);
+	if (res == NULL || inv_emit(r, "invoice.payment_failed", "invoice", id, NULL, e) != 0)
+		return -1;
+	/* A manual attempt that the schedule does not count leaves the subscription as it is. */
+	if (strcmp(PQcmdTuples(res), "1") != 0)
+		return 0;
+	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, false, e) : 0;
 }
 
 int inv_pay_missed(struct req *r, const char *id, struct err *e)
 {
+	const char *failed[2] = {id, "true"}; /* the jobs' attempts are automatic */
 	PGresult *res = db_exec(r->db, r->arena, &inv_pay_lock, 1, &id, e);
 	const char *sub, *reason;
 
@@ -664,7 +681,7 @@ int inv_pay_missed(struct req *r, const char *id, struct err *e)
 		return inv_not_status(e, id, PQgetvalue(res, 0, 0), "collect");
 	sub = db_str(r->arena, res, 0, 2);
 	reason = db_str(r->arena, res, 0, 7);
-	if (db_exec(r->db, r->arena, &inv_failed, 1, &id, e) == NULL ||
+	if (db_exec(r->db, r->arena, &inv_failed, 2, failed, e) == NULL ||
 	    inv_emit(r, "invoice.payment_failed", "invoice", id, NULL, e) != 0)
 		return -1;
 	return sub != NULL ? inv_subscription_outcome(r, sub, id, reason, false, e) : 0;

@@ -76,12 +76,17 @@ struct pay_outcome {
 /*
  * Pays an open invoice (finalizing a draft first) with payment_method, or
  * else the invoice's, its subscription's or its customer's default.  A
- * decline is an outcome (o->succeeded false; the invoice stays open, its
- * attempt counted, the events recorded), not an error; errors are 400s
- * (paid, void, no payment method) and the processor's.
+ * decline is an outcome (o->succeeded false; the invoice stays open, the
+ * events recorded), not an error; errors are 400s (paid, void, no payment
+ * method) and the processor's.  automatic: the attempt is levy's own (a
+ * subscription's first payment, a renewal, a retry), which counts in
+ * attempt_count and moves the retry schedule; a manual one (POST
+ * /v1/invoices/:id/pay) counts only as an invoice's first attempt, as in
+ * Stripe, and a decline of one that does not count leaves the invoice's
+ * schedule and its subscription's status as they were.
  */
 int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_session,
-            struct pay_outcome *o, struct err *e);
+            bool automatic, struct pay_outcome *o, struct err *e);
 /*
  * An automatic collection of an open invoice that found no payment method
  * (inv_pay()'s 400 invoice_no_customer_payment_method): as in Stripe, a

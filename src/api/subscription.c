@@ -514,7 +514,7 @@ int subscription_create(struct req *r, struct reply *out, struct err *e)
 	    sub_settle_free(r, id, invoice, &status, e) != 0)
 		return -1;
 	if (s->collection == 0 && s->behavior != 2 && strcmp(status, "open") == 0) {
-		if (inv_pay(r, invoice, NULL, false, &o, e) != 0)
+		if (inv_pay(r, invoice, NULL, false, true, &o, e) != 0)
 			return -1;
 		/* error_if_incomplete: a decline creates nothing (the transaction is undone). */
 		if (o.attempted && !o.succeeded && s->behavior == 1)

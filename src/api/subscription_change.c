@@ -829,7 +829,7 @@ static int chg_collect(struct req *r, const struct chg *c, const char *invoice, 
 			return -1;
 		return inv_emit(r, "customer.subscription.updated", "subscription", c->id, prev, e);
 	}
-	if (inv_pay(r, invoice, NULL, false, &o, e) != 0)
+	if (inv_pay(r, invoice, NULL, false, true, &o, e) != 0)
 		return -1;
 	/* error_if_incomplete: a decline changes nothing (the transaction is undone). */
 	if (o.attempted && !o.succeeded && c->behavior == CHG_ERROR_IF)

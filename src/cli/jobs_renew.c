@@ -174,7 +174,7 @@ static int jobs_renew_collect(struct req *r, const char *invoice, struct err *e)
 	/* Nothing due (a credit balance, a free plan): finalizing paid it. */
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "open") != 0)
 		return 0;
-	if (inv_pay(r, invoice, NULL, true, &o, e) == 0)
+	if (inv_pay(r, invoice, NULL, true, true, &o, e) == 0)
 		return 0;
 	if (e->code == NULL || strcmp(e->code, "invoice_no_customer_payment_method") != 0)
 		return -1;

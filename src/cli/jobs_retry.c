@@ -62,7 +62,7 @@ static int jobs_retry_invoice(struct req *r, const char *id, struct err *e)
 	r->now = db_int(res, 0, 1);
 	/* A Stripe-side key of this invoice's attempt (see the top). */
 	r->idempotency_key = arena_printf(r->arena, "retry_%s_%lld", id, db_int(res, 0, 0) + 1);
-	if (inv_pay(r, id, NULL, true, &o, e) == 0)
+	if (inv_pay(r, id, NULL, true, true, &o, e) == 0)
 		return o.attempted && !o.succeeded ? JOBS_RETRY_FAILED : JOBS_RETRY_PAID;
 	if (e->code == NULL || strcmp(e->code, "invoice_no_customer_payment_method") != 0)
 		return -1;

@@ -196,10 +196,11 @@ class A0Schedule(RetryCase):
         # No retry left: later runs do nothing.
         self.run_job(paid=0, failed=0)
         self.assertNotIn(inv.id, self.due_ids())
-        # Paid through the API with a good card: active again.
+        # Paid through the API with a good card: active again.  A manual attempt after the
+        # first is not counted (Stripe's attempt_count: "only automatic retries increment").
         n_sub = len(events_of(sub.id))
         paid = stripe.Invoice.pay(inv.id, payment_method=visa.id)
-        self.assertEqual((paid.status, paid.attempt_count, paid.amount_paid), ("paid", 5, 1500))
+        self.assertEqual((paid.status, paid.attempt_count, paid.amount_paid), ("paid", 4, 1500))
         s = stripe.Subscription.retrieve(sub.id)
         self.assertEqual(s.status, "active")
         ev = events_of(sub.id)[n_sub:]
@@ -280,18 +281,51 @@ class A0Schedule(RetryCase):
         self.assertEqual([(t, d["previous_attributes"]) for t, d in ev],
                          [("customer.subscription.updated", {"status": "active"})])
 
-    def test_the_api_pay_follows_the_schedule_too(self):
-        """A decline through POST /v1/invoices/:id/pay is an attempt like the job's: the
-        4th makes the subscription unpaid, however it was made."""
+    def test_manual_attempts_leave_the_schedule(self):
+        """As Stripe's attempt_count: manual attempts after the first (POST
+        /v1/invoices/:id/pay) do not affect the retry schedule.  Declines there are recorded
+        (charge, invoice.payment_failed) but leave attempt_count, next_payment_attempt and
+        the subscription's status as they were; the job's next automatic attempt counts."""
         self.drain()
         sub, inv, _, _ = self.failed_renewal()
         owner_rows("UPDATE invoices SET attempt_count = 3 WHERE id = %s" % sql_id(inv.id))
-        with self.sdk_raises(stripe.error.CardError, "card_error", 402, "card_declined", lt.ANY,
-                             None):
-            stripe.Invoice.pay(inv.id)
+        before = stripe.Invoice.retrieve(inv.id)
+        self.assertIsNotNone(before.next_payment_attempt)
+        n_inv, n_sub = len(events_of(inv.id)), len(events_of(sub.id))
+        for _ in range(2):
+            with self.sdk_raises(stripe.error.CardError, "card_error", 402, "card_declined",
+                                 lt.ANY, None):
+                stripe.Invoice.pay(inv.id)
+        now = stripe.Invoice.retrieve(inv.id)
+        self.assertEqual((now.status, now.attempt_count, now.next_payment_attempt),
+                         ("open", 3, before.next_payment_attempt))
+        self.assertEqual([t for t, _ in events_of(inv.id)[n_inv:]],
+                         ["invoice.payment_failed"] * 2)
+        self.assertEqual([c[0] for c in self.charges(inv)], ["failed"] * 3)
+        self.assertEqual(stripe.Subscription.retrieve(sub.id).status, "past_due")
+        self.assertEqual(events_of(sub.id)[n_sub:], [])
+        # The job's attempt is automatic: the 4th, the last, makes the subscription unpaid.
+        self.due_now(inv)
+        self.run_job(paid=0, failed=1)
         now = stripe.Invoice.retrieve(inv.id)
         self.assertEqual((now.attempt_count, now.next_payment_attempt), (4, None))
         self.assertEqual(stripe.Subscription.retrieve(sub.id).status, "unpaid")
+
+    def test_a_manual_first_attempt_counts(self):
+        """Any attempt counts as the first: an invoice finalized through the API and never
+        attempted, declined through POST /v1/invoices/:id/pay, has attempt_count 1 and its
+        next retry on the schedule (3 days)."""
+        cus, _ = self.customer()
+        bad = stripe.PaymentMethod.attach("pm_card_chargeCustomerFail", customer=cus.id)
+        inv = self.one_off(cus, 900)
+        self.assertEqual((inv.status, inv.attempt_count), ("open", 0))
+        before = int(time.time())
+        with self.sdk_raises(stripe.error.CardError, "card_error", 402, "card_declined", lt.ANY,
+                             None):
+            stripe.Invoice.pay(inv.id, payment_method=bad.id)
+        now = stripe.Invoice.retrieve(inv.id)
+        self.assertEqual((now.status, now.attempt_count), ("open", 1))
+        self.assertAbout(now.next_payment_attempt, before, 3 * 86400)
 
     def test_one_off_invoice_finalized_and_never_attempted_is_collected(self):
         """Stripe's automatic collection: a charge_automatically invoice finalized through
