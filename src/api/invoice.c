@@ -564,7 +564,7 @@ int invoice_finalize(struct req *r, struct reply *out, struct err *e)
 		if (db_exec(r->db, r->arena, &invoice_set_auto_advance, 2, params, e) == NULL)
 			return -1;
 	}
-	if (inv_finalize(r, id, e) != 0)
+	if (inv_finalize(r, id, NULL, e) != 0)
 		return -1;
 	return invoice_answer(r, out, id, e);
 }

@@ -64,22 +64,29 @@ STMT(inv_draft_totals, "UPDATE invoices t SET subtotal = $2, total = $2,"
                        " amount_due = greatest($2::bigint, 0) WHERE t.id = $1");
 STMT(inv_lock, "SELECT t.status, t.customer, t.collection_method"
                " FROM invoices t WHERE t.id = $1 FOR UPDATE");
-STMT(inv_customer_balance, "SELECT c.balance FROM customers c WHERE c.id = $1 FOR UPDATE");
+/* What finalizing needs, in one look-up: the invoice and its customer locked, a row per line. */
+STMT(inv_finalize_lock, "SELECT t.status, t.customer, c.balance, l.amount FROM invoices t"
+                        " JOIN customers c ON c.id = t.customer"
+                        " LEFT JOIN invoice_lines l ON l.invoice = t.id"
+                        " WHERE t.id = $1 ORDER BY l.seq FOR UPDATE OF t, c");
 /*
- * The next number of the tenant's mode: PREFIX-0001, the prefix from the
- * tenant's slug.  Four digits at least, never cut.
+ * Opens the invoice with the next number of the tenant's mode:
+ * PREFIX-0001, the prefix from the tenant's slug, four digits at least,
+ * never cut.  The counter's row stays locked until the transaction ends,
+ * so numbers have no gaps.
  */
-STMT(inv_next_number,
-     "INSERT INTO invoice_counters AS k (prefix)"
-     " SELECT CASE WHEN length(s) >= 3 THEN left(s, 10) ELSE rpad(s, 3, 'X') END"
-     " FROM (SELECT upper(regexp_replace(t.slug, '[^a-z0-9]', '', 'g')) AS s FROM tenants t) p"
-     " ON CONFLICT (tenant_id, livemode) DO UPDATE SET next_number = k.next_number + 1"
-     " RETURNING k.prefix || '-' || CASE WHEN k.next_number < 10000"
-     " THEN lpad(k.next_number::text, 4, '0') ELSE k.next_number::text END");
-STMT(inv_open, "UPDATE invoices t SET status = 'open', number = $2, subtotal = $3, total = $3,"
-               " starting_balance = $4, amount_due = $5, ending_balance = $6, finalized_at = now(),"
+STMT(inv_open, "WITH n AS (INSERT INTO invoice_counters AS k (prefix)"
+               " SELECT CASE WHEN length(s) >= 3 THEN left(s, 10) ELSE rpad(s, 3, 'X') END"
+               " FROM (SELECT upper(regexp_replace(t.slug, '[^a-z0-9]', '', 'g')) AS s"
+               " FROM tenants t) p"
+               " ON CONFLICT (tenant_id, livemode) DO UPDATE SET next_number = k.next_number + 1"
+               " RETURNING k.prefix || '-' || CASE WHEN k.next_number < 10000"
+               " THEN lpad(k.next_number::text, 4, '0') ELSE k.next_number::text END AS number)"
+               " UPDATE invoices t SET status = 'open', number = (SELECT n.number FROM n),"
+               " subtotal = $2, total = $2, starting_balance = $3, amount_due = $4,"
+               " ending_balance = $5, finalized_at = now(),"
                " next_payment_attempt = CASE WHEN t.collection_method = 'charge_automatically'"
-               " AND $5::bigint > 0 THEN now() END WHERE t.id = $1");
+               " AND $4::bigint > 0 THEN now() END WHERE t.id = $1");
 STMT(inv_balance_set, "UPDATE customers c SET balance = $2 WHERE c.id = $1 AND c.balance <> $2");
 /*
  * attempt_count as Stripe counts it: "from the perspective of the payment
@@ -107,49 +114,50 @@ STMT(inv_failed, "UPDATE invoices t SET attempt_count = t.attempt_count + 1,"
 /*
  * The payment method is the invoice's default, else its subscription's,
  * else its customer's, each only while still attached to the customer: a
- * card detached since (the customer's own default is cleared then) gives
- * way to the next, so a renewal is not stuck on a card that is gone.
+ * card detached since gives way to the next, so a renewal is not stuck on
+ * a card that is gone.  The one chosen is attached: inv_pay() checks only
+ * a payment method the caller names.
  */
 STMT(inv_pay_lock,
      "SELECT t.status, t.customer, t.subscription, t.amount_due - t.amount_paid, t.currency,"
-     " t.payment_intent, coalesce(im.id, sm.id, c.default_payment_method), t.billing_reason"
+     " t.payment_intent, coalesce(im.id, sm.id, cm.id), t.billing_reason"
      " FROM invoices t JOIN customers c ON c.id = t.customer"
      " LEFT JOIN subscriptions s ON s.id = t.subscription"
      " LEFT JOIN payment_methods im ON im.id = t.default_payment_method"
      "  AND im.customer = t.customer"
      " LEFT JOIN payment_methods sm ON sm.id = s.default_payment_method"
      "  AND sm.customer = t.customer"
+     " LEFT JOIN payment_methods cm ON cm.id = c.default_payment_method"
+     "  AND cm.customer = t.customer"
      " WHERE t.id = $1 FOR UPDATE OF t");
 STMT(inv_pi_insert, "INSERT INTO payment_intents AS p (amount, currency, customer, invoice,"
                     " status, description) VALUES ($1, $2, $3, $4, 'requires_payment_method',"
                     " 'Invoice ' || coalesce((SELECT i.number FROM invoices i"
                     " WHERE i.id = $4), $4)) RETURNING p.id");
 STMT(inv_set_pi, "UPDATE invoices t SET payment_intent = $2 WHERE t.id = $1");
-STMT(inv_sub_lock, "SELECT s.status, levy_subscription_json(s)::text FROM subscriptions s"
-                   " WHERE s.id = $1 AND s.latest_invoice = $2 FOR UPDATE");
-STMT(inv_sub_recovered,
-     "UPDATE subscriptions s SET status = CASE WHEN s.trial_end > now() THEN 'trialing'"
-     " ELSE 'active' END WHERE s.id = $1 AND s.status IN ('incomplete', 'past_due', 'unpaid')");
-STMT(inv_sub_past_due,
-     "UPDATE subscriptions s SET status = 'past_due' WHERE s.id = $1 AND s.status = 'active'");
 /*
- * The invoice's last scheduled attempt failed (no next_payment_attempt
- * left): the subscription becomes unpaid, Stripe's "mark the subscription
- * as unpaid" setting, from active or past_due.
+ * The subscription whose latest invoice this is, locked, with what its
+ * next status depends on: whether it is in a trial, and whether the
+ * invoice's last scheduled attempt has been made (no next_payment_attempt
+ * left on an invoice levy collects).
  */
-STMT(inv_sub_unpaid,
-     "UPDATE subscriptions s SET status = 'unpaid' FROM invoices t WHERE s.id = $1 AND t.id = $2"
-     " AND t.next_payment_attempt IS NULL AND t.collection_method = 'charge_automatically'"
-     " AND s.status IN ('active', 'past_due')");
+STMT(inv_sub_lock,
+     "SELECT s.status, coalesce(s.trial_end > now(), false),"
+     " t.next_payment_attempt IS NULL AND t.collection_method = 'charge_automatically'"
+     " FROM subscriptions s JOIN invoices t ON t.id = s.latest_invoice"
+     " WHERE s.id = $1 AND s.latest_invoice = $2 FOR UPDATE OF s");
+STMT(inv_sub_status_set, "UPDATE subscriptions s SET status = $2 WHERE s.id = $1");
 STMT(inv_set_status, "UPDATE invoices t SET status = $2,"
                      " voided_at = CASE WHEN $2 = 'void' THEN now() ELSE t.voided_at END,"
                      " marked_uncollectible_at = CASE WHEN $2 = 'uncollectible' THEN now()"
                      " ELSE t.marked_uncollectible_at END, next_payment_attempt = NULL"
                      " WHERE t.id = $1");
-STMT(pay_pi_lock, "SELECT p.status, p.amount, p.currency, p.customer, p.invoice"
-                  " FROM payment_intents p WHERE p.id = $1 FOR UPDATE");
-STMT(pay_pm, "SELECT m.test_decline_code FROM payment_methods m WHERE m.id = $1");
-STMT(pay_tenant, "SELECT t.platform_fee_bp, t.stripe_account_id FROM tenants t");
+/* The intent, locked, with the payment method's test outcome and the tenant's fee and account. */
+STMT(pay_pi_lock, "SELECT p.status, p.amount, p.currency, p.customer, p.invoice,"
+                  " m.id IS NOT NULL, m.test_decline_code, t.id IS NOT NULL,"
+                  " t.platform_fee_bp, t.stripe_account_id"
+                  " FROM payment_intents p LEFT JOIN payment_methods m ON m.id = $2"
+                  " LEFT JOIN tenants t ON true WHERE p.id = $1 FOR UPDATE OF p");
 STMT(pay_charge_insert,
      "INSERT INTO charges AS c (payment_intent, customer, invoice, payment_method, amount,"
      " application_fee_amount, currency, status, failure_code, failure_message, decline_code,"
@@ -187,7 +195,7 @@ int inv_emit(struct req *r, const char *event, const char *type, const char *id,
 {
 	const char *params[4] = {event, type, id, prev};
 
-	return db_exec(r->db, r->arena, &inv_emit_stmt, 4, params, e) != NULL ? 0 : -1;
+	return db_defer(r->db, &inv_emit_stmt, 4, params, e);
 }
 
 static const char *inv_num(struct req *r, long long v)
@@ -227,22 +235,23 @@ static const char *inv_lines_json(struct req *r, const struct inv_line *lines, i
 	return text;
 }
 
-/* The sum of the invoice's lines, through the totals rule (no balance: a draft). */
-static int inv_line_totals(struct req *r, const char *id, long long balance,
-                           struct invoice_totals *t, struct err *e)
+/*
+ * The totals rule over the line amounts in column col of res, one row per
+ * line (a single row whose amount is NULL: no lines), with the customer's
+ * balance (0: a draft).
+ */
+static int inv_totals(struct req *r, PGresult *res, int col, long long balance,
+                      struct invoice_totals *t, struct err *e)
 {
-	PGresult *res = db_exec(r->db, r->arena, &inv_line_amounts, 1, &id, e);
+	int rows = PQntuples(res), n = 0;
 	long long *amounts;
-	int n;
 
-	if (res == NULL)
-		return -1;
-	n = PQntuples(res);
-	if (n > INV_LINES_MAX)
+	if (rows > INV_LINES_MAX)
 		return err_invalid(e, NULL, "An invoice may have at most %d lines.", INV_LINES_MAX);
-	amounts = arena_alloc(r->arena, sizeof(*amounts) * (size_t)(n > 0 ? n : 1));
-	for (int i = 0; i < n; i++)
-		amounts[i] = db_int(res, i, 0);
+	amounts = arena_alloc(r->arena, sizeof(*amounts) * (size_t)(rows > 0 ? rows : 1));
+	for (int i = 0; i < rows; i++)
+		if (!PQgetisnull(res, i, col))
+			amounts[n++] = db_int(res, i, col);
 	if (totals_compute(amounts, n, balance, t) != 0)
 		return err_invalid(e, NULL, "The invoice's total is beyond what levy can bill.");
 	return 0;
@@ -278,20 +287,21 @@ int inv_create(struct req *r, const struct inv_new *n, const char **id, struct e
 		lp[1] = n->currency;
 		lp[2] = n->subscription;
 		lp[3] = inv_lines_json(r, n->lines, n->nlines);
-		if (db_exec(r->db, r->arena, &inv_lines_insert, 4, lp, e) == NULL)
+		if (db_defer(r->db, &inv_lines_insert, 4, lp, e) != 0)
 			return -1;
 	}
 	if (n->take_pending) {
 		const char *pp[4] = {*id, n->customer, n->currency, n->subscription};
 
-		if (db_exec(r->db, r->arena, &inv_take_pending, 4, pp, e) == NULL)
+		if (db_defer(r->db, &inv_take_pending, 4, pp, e) != 0)
 			return -1;
 	}
-	if (inv_line_totals(r, *id, 0, &t, e) != 0)
+	res = db_exec(r->db, r->arena, &inv_line_amounts, 1, id, e);
+	if (res == NULL || inv_totals(r, res, 0, 0, &t, e) != 0)
 		return -1;
 	tp[0] = *id;
 	tp[1] = inv_num(r, t.total);
-	if (db_exec(r->db, r->arena, &inv_draft_totals, 2, tp, e) == NULL)
+	if (db_defer(r->db, &inv_draft_totals, 2, tp, e) != 0)
 		return -1;
 	return inv_emit(r, "invoice.created", "invoice", *id, NULL, e);
 }
@@ -315,50 +325,46 @@ static int inv_mark_paid(struct req *r, const char *id, bool attempted, bool aut
 	        attempted ? "{invoice.paid,invoice.payment_succeeded}" : "{invoice.paid}";
 	const char *emit[3] = {events, "invoice", id};
 
-	if (db_exec(r->db, r->arena, &inv_paid, 3, params, e) == NULL)
+	if (db_defer(r->db, &inv_paid, 3, params, e) != 0)
 		return -1;
-	return db_exec(r->db, r->arena, &inv_emit_many, 3, emit, e) != NULL ? 0 : -1;
+	return db_defer(r->db, &inv_emit_many, 3, emit, e);
 }
 
-int inv_finalize(struct req *r, const char *id, struct err *e)
+int inv_finalize(struct req *r, const char *id, bool *paid, struct err *e)
 {
-	PGresult *res = db_exec(r->db, r->arena, &inv_lock, 1, &id, e);
-	const char *customer, *number, *params[7];
+	PGresult *res = db_exec(r->db, r->arena, &inv_finalize_lock, 1, &id, e);
+	const char *customer, *params[5];
 	struct invoice_totals t;
 
+	if (paid != NULL)
+		*paid = false;
 	if (res == NULL)
 		return -1;
-	if (PQntuples(res) != 1)
+	if (PQntuples(res) == 0)
 		return err_set(e, 404, E_INVALID_REQUEST, "resource_missing", "id",
 		               "No such invoice: '%s'", id);
 	if (strcmp(PQgetvalue(res, 0, 0), "draft") != 0)
 		return inv_not_status(e, id, PQgetvalue(res, 0, 0), "finalize");
 	customer = db_str(r->arena, res, 0, 1);
-	res = db_exec(r->db, r->arena, &inv_customer_balance, 1, &customer, e);
-	if (res == NULL)
+	if (inv_totals(r, res, 3, db_int(res, 0, 2), &t, e) != 0)
 		return -1;
-	if (inv_line_totals(r, id, PQntuples(res) == 1 ? db_int(res, 0, 0) : 0, &t, e) != 0)
-		return -1;
-	res = db_exec(r->db, r->arena, &inv_next_number, 0, NULL, e);
-	if (res == NULL)
-		return -1;
-	number = db_str(r->arena, res, 0, 0);
 	params[0] = id;
-	params[1] = number;
-	params[2] = inv_num(r, t.total);
-	params[3] = inv_num(r, t.starting_balance);
-	params[4] = inv_num(r, t.amount_due);
-	params[5] = inv_num(r, t.ending_balance);
-	if (db_exec(r->db, r->arena, &inv_open, 6, params, e) == NULL)
+	params[1] = inv_num(r, t.total);
+	params[2] = inv_num(r, t.starting_balance);
+	params[3] = inv_num(r, t.amount_due);
+	params[4] = inv_num(r, t.ending_balance);
+	if (db_defer(r->db, &inv_open, 5, params, e) != 0)
 		return -1;
 	/* What the invoice did not use of a credit, or the debt it took in, leaves the balance. */
 	params[0] = customer;
 	params[1] = inv_num(r, t.ending_balance);
-	if (db_exec(r->db, r->arena, &inv_balance_set, 2, params, e) == NULL ||
+	if (db_defer(r->db, &inv_balance_set, 2, params, e) != 0 ||
 	    inv_emit(r, "invoice.finalized", "invoice", id, NULL, e) != 0)
 		return -1;
 	if (t.amount_due > 0)
 		return 0;
+	if (paid != NULL)
+		*paid = true;
 	return inv_mark_paid(r, id, false, true, e);
 }
 
@@ -438,6 +444,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
                 struct pay_outcome *o, struct err *e)
 {
 	struct pay_charge c = {0};
+	const char *lock[2] = {payment_intent, pm};
 	PGresult *res;
 	const char *customer, *invoice, *charge, *params[12];
 	int fee_bp;
@@ -445,7 +452,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	memset(o, 0, sizeof(*o));
 	o->payment_intent = payment_intent;
 	o->payment_method = pm;
-	res = db_exec(r->db, r->arena, &pay_pi_lock, 1, &payment_intent, e);
+	res = db_exec(r->db, r->arena, &pay_pi_lock, 2, lock, e);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) != 1)
@@ -464,20 +471,14 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	c.customer = customer;
 	c.payment_method = pm;
 	c.off_session = off_session;
-	res = db_exec(r->db, r->arena, &pay_pm, 1, &pm, e);
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) != 1)
+	if (!db_bool(res, 0, 5))
 		return err_set(e, 404, E_INVALID_REQUEST, "resource_missing", "payment_method",
 		               "No such PaymentMethod: '%s'", pm);
-	c.test_decline_code = db_str(r->arena, res, 0, 0);
-	res = db_exec(r->db, r->arena, &pay_tenant, 0, NULL, e);
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) != 1)
+	c.test_decline_code = db_str(r->arena, res, 0, 6);
+	if (!db_bool(res, 0, 7))
 		return err_internal(e, "the tenant's own row is not visible");
-	fee_bp = (int)db_int(res, 0, 0);
-	c.stripe_account = db_str(r->arena, res, 0, 1);
+	fee_bp = (int)db_int(res, 0, 8);
+	c.stripe_account = db_str(r->arena, res, 0, 9);
 	if (money_platform_fee(c.amount, fee_bp, &c.application_fee_amount) != 0)
 		return err_internal(e, "platform fee of %lld at %d bp", c.amount, fee_bp);
 	c.payment_intent = payment_intent;
@@ -487,7 +488,8 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	} else {
 		c.idempotency_key = arena_printf(r->arena, "levy-%s-%s", payment_intent, r->id);
 	}
-	if (pay_charge(r->arena, &c, e) != 0)
+	/* The transaction's deferred writes are known to stand before a processor hears of them. */
+	if (db_flush(r->db, e) != 0 || pay_charge(r->arena, &c, e) != 0)
 		return -1;
 	o->attempted = true;
 	o->succeeded = c.succeeded;
@@ -517,7 +519,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	params[4] = c.off_session ? "true" : "false";
 	if (c.succeeded) {
 		params[5] = c.processor_intent;
-		if (db_exec(r->db, r->arena, &pay_pi_succeeded, 6, params, e) == NULL ||
+		if (db_defer(r->db, &pay_pi_succeeded, 6, params, e) != 0 ||
 		    inv_emit(r, "charge.succeeded", "charge", charge, NULL, e) != 0)
 			return -1;
 		return inv_emit(r, "payment_intent.succeeded", "payment_intent", payment_intent,
@@ -526,7 +528,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	params[5] = c.failure_code;
 	params[6] = c.decline_code;
 	params[7] = c.failure_message;
-	if (db_exec(r->db, r->arena, &pay_pi_failed, 8, params, e) == NULL ||
+	if (db_defer(r->db, &pay_pi_failed, 8, params, e) != 0 ||
 	    inv_emit(r, "charge.failed", "charge", charge, NULL, e) != 0)
 		return -1;
 	return inv_emit(r, "payment_intent.payment_failed", "payment_intent", payment_intent, NULL,
@@ -550,39 +552,65 @@ static const char *inv_payment_intent(struct req *r, const char *id, const char 
 	pi = db_str(r->arena, res, 0, 0);
 	params[0] = id;
 	params[1] = pi;
-	if (db_exec(r->db, r->arena, &inv_set_pi, 2, params, e) == NULL ||
+	if (db_defer(r->db, &inv_set_pi, 2, params, e) != 0 ||
 	    inv_emit(r, "payment_intent.created", "payment_intent", pi, NULL, e) != 0)
 		return NULL;
 	return pi;
 }
 
-/* What a payment's outcome does to the subscription whose latest invoice this is. */
+int inv_sub_status_change(struct req *r, const char *sub, const char *from, const char *to,
+                          struct err *e)
+{
+	const char *params[2] = {sub, to};
+	const char *prev = arena_printf(r->arena, "{\"status\": \"%s\"}", from);
+
+	if (db_defer(r->db, &inv_sub_status_set, 2, params, e) != 0)
+		return -1;
+	return inv_emit(r, "customer.subscription.updated", "subscription", sub, prev, e);
+}
+
+static bool inv_status_in(const char *status, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(status, *set) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What a payment's outcome does to the subscription whose latest invoice
+ * this is: paid, an incomplete, past_due or unpaid one is active again
+ * (trialing while in its trial); declined, an active or past_due one is
+ * unpaid after the invoice's last scheduled attempt, else an active one
+ * is past_due.  A first invoice that fails leaves its subscription
+ * incomplete.
+ */
 static int inv_subscription_outcome(struct req *r, const char *sub, const char *id,
                                     const char *billing_reason, bool paid, struct err *e)
 {
+	static const char *const owing[] = {"incomplete", "past_due", "unpaid", NULL};
+	static const char *const collected[] = {"active", "past_due", NULL};
 	const char *params[2] = {sub, id};
-	PGresult *res = db_exec(r->db, r->arena, &inv_sub_lock, 2, params, e);
-	const char *prev;
+	const char *status, *to;
+	PGresult *res;
 
+	if (!paid && strcmp(billing_reason, "subscription_create") == 0)
+		return 0;
+	res = db_exec(r->db, r->arena, &inv_sub_lock, 2, params, e);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) != 1)
 		return 0;
-	prev = db_str(r->arena, res, 0, 1);
-	if (paid)
-		res = db_exec(r->db, r->arena, &inv_sub_recovered, 1, &sub, e);
-	else if (strcmp(billing_reason, "subscription_create") != 0) {
-		/* unpaid after the last retry, else past_due (when still active) */
-		res = db_exec(r->db, r->arena, &inv_sub_unpaid, 2, params, e);
-		if (res != NULL && strcmp(PQcmdTuples(res), "1") != 0)
-			res = db_exec(r->db, r->arena, &inv_sub_past_due, 1, &sub, e);
-	} else
-		return 0; /* a first invoice that fails leaves the subscription incomplete */
-	if (res == NULL)
-		return -1;
-	if (strcmp(PQcmdTuples(res), "1") != 0)
-		return 0;
-	return inv_emit(r, "customer.subscription.updated", "subscription", sub, prev, e);
+	status = db_str(r->arena, res, 0, 0);
+	if (paid && inv_status_in(status, owing))
+		to = db_bool(res, 0, 1) ? "trialing" : "active";
+	else if (paid)
+		to = NULL;
+	else if (db_bool(res, 0, 2) && inv_status_in(status, collected))
+		to = "unpaid";
+	else
+		to = strcmp(status, "active") == 0 ? "past_due" : NULL;
+	return to != NULL ? inv_sub_status_change(r, sub, status, to, e) : 0;
 }
 
 int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_session,
@@ -603,7 +631,7 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 	status = db_str(r->arena, res, 0, 0);
 	if (strcmp(status, "draft") == 0) {
 		/* As Stripe: paying a draft finalizes it first (with nothing due, that pays it). */
-		if (inv_finalize(r, id, e) != 0)
+		if (inv_finalize(r, id, NULL, e) != 0)
 			return -1;
 		res = db_exec(r->db, r->arena, &inv_pay_lock, 1, &id, e);
 		if (res == NULL)
@@ -645,7 +673,8 @@ int inv_pay(struct req *r, const char *id, const char *payment_method, bool off_
 		               NULL,
 		               "This customer has no attached payment source or default payment "
 		               "method. Please consider adding a default payment method.");
-	if (payment_method_of_customer(r, pm, customer, "payment_method", e) != 0)
+	if (payment_method != NULL &&
+	    payment_method_of_customer(r, pm, customer, "payment_method", e) != 0)
 		return -1;
 	pi = inv_payment_intent(r, id, pi, due, currency, customer, e);
 	if (pi == NULL)

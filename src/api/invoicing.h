@@ -58,9 +58,18 @@ struct inv_new {
 int inv_create(struct req *r, const struct inv_new *n, const char **id, struct err *e);
 /*
  * Finalizes a draft: totals with the customer's balance, the number, due
- * date; an invoice with nothing due is paid at once.  400 when not a draft.
+ * date; an invoice with nothing due is paid at once (*paid true, when paid
+ * is not NULL).  400 when not a draft.
  */
-int inv_finalize(struct req *r, const char *id, struct err *e);
+int inv_finalize(struct req *r, const char *id, bool *paid, struct err *e);
+/*
+ * The subscription's status from `from` to `to` (its row locked by the
+ * caller), with customer.subscription.updated whose previous_attributes is
+ * the status alone: no other field of a subscription's rendering depends
+ * on it.
+ */
+int inv_sub_status_change(struct req *r, const char *sub, const char *from, const char *to,
+                          struct err *e);
 
 /* What an attempt to pay ended in. */
 struct pay_outcome {

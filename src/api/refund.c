@@ -233,7 +233,8 @@ int refund_create(struct req *r, struct reply *out, struct err *e)
 		 */
 		f.idempotency_key = arena_printf(r->arena, "levy-%s-%s", c.id, r->id);
 	}
-	if (pay_refund(r->arena, &f, e) != 0)
+	/* The transaction's deferred writes are known to stand before a processor hears of them. */
+	if (db_flush(r->db, e) != 0 || pay_refund(r->arena, &f, e) != 0)
 		return -1;
 	params[0] = c.id;
 	params[1] = c.payment_intent;

@@ -59,11 +59,7 @@ STMT(sub_items_insert,
      " metadata jsonb)) WITH ORDINALITY AS x(plan, quantity, metadata, n)"
      " ORDER BY x.n RETURNING i.plan, i.id");
 STMT(sub_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
-STMT(sub_invoice_status, "SELECT i.status FROM invoices i WHERE i.id = $1");
-STMT(sub_lock_json, "SELECT s.status, levy_subscription_json(s)::text FROM subscriptions s"
-                    " WHERE s.id = $1 FOR UPDATE");
-STMT(sub_activate, "UPDATE subscriptions s SET status = 'active' WHERE s.id = $1"
-                   " AND s.status = 'incomplete'");
+STMT(sub_lock_status, "SELECT s.status FROM subscriptions s WHERE s.id = $1 FOR UPDATE");
 STMT(sub_get, "SELECT levy_subscription_json(t)::text FROM subscriptions t WHERE t.id = $1");
 STMT(sub_list_stmt,
      OBJ_LIST_SQL("levy_subscription_json(t)", "subscriptions t",
@@ -418,10 +414,13 @@ static int sub_insert_rows(struct req *r, struct sub_new *s, long long start, lo
 	return inv_emit(r, "customer.subscription.created", "subscription", *id, NULL, e);
 }
 
-/* The first invoice: one line per item, 0 during a trial, prorated to a future anchor. */
+/*
+ * The first invoice: one line per item, 0 during a trial, prorated to a
+ * future anchor.  *paid: finalizing it paid it (nothing was due).
+ */
 static int sub_first_invoice(struct req *r, const struct sub_new *s, const char *id,
                              long long start, long long end, long long remaining, long long total,
-                             const char **invoice, struct err *e)
+                             const char **invoice, bool *paid, struct err *e)
 {
 	struct inv_line lines[SUB_ITEMS_MAX];
 	struct inv_new n = {0};
@@ -469,51 +468,41 @@ static int sub_first_invoice(struct req *r, const struct sub_new *s, const char 
 		return -1;
 	params[0] = id;
 	params[1] = *invoice;
-	if (db_exec(r->db, r->arena, &sub_set_latest, 2, params, e) == NULL)
+	if (db_defer(r->db, &sub_set_latest, 2, params, e) != 0)
 		return -1;
-	return inv_finalize(r, *invoice, e);
+	return inv_finalize(r, *invoice, paid, e);
 }
 
-/*
- * A first invoice with nothing due was paid by its finalization: the
- * subscription is active.  *status is the invoice's status after it.
- */
-static int sub_settle_free(struct req *r, const char *id, const char *invoice, const char **status,
-                           struct err *e)
+/* A first invoice with nothing due was paid by its finalization: the subscription is active. */
+static int sub_settle_free(struct req *r, const char *id, bool paid, struct err *e)
 {
-	PGresult *res = db_exec(r->db, r->arena, &sub_invoice_status, 1, &invoice, e);
-	const char *prev;
+	PGresult *res;
 
+	if (!paid)
+		return 0;
+	res = db_exec(r->db, r->arena, &sub_lock_status, 1, &id, e);
 	if (res == NULL)
 		return -1;
-	*status = db_str(r->arena, res, 0, 0);
-	if (strcmp(*status, "paid") != 0)
-		return 0;
-	res = db_exec(r->db, r->arena, &sub_lock_json, 1, &id, e);
-	if (res == NULL)
-		return -1;
-	if (strcmp(PQgetvalue(res, 0, 0), "incomplete") != 0)
-		return 0;
-	prev = db_str(r->arena, res, 0, 1);
-	if (db_exec(r->db, r->arena, &sub_activate, 1, &id, e) == NULL)
-		return -1;
-	return inv_emit(r, "customer.subscription.updated", "subscription", id, prev, e);
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "incomplete") != 0)
+		return 0; /* trialing */
+	return inv_sub_status_change(r, id, "incomplete", "active", e);
 }
 
 int subscription_create(struct req *r, struct reply *out, struct err *e)
 {
 	struct sub_new *s = arena_alloc(r->arena, sizeof(*s));
 	long long start = 0, end = 0, remaining = 1, total = 1;
-	const char *id, *invoice, *text, *status;
+	const char *id, *invoice, *text;
+	bool paid;
 	struct pay_outcome o;
 
 	if (sub_read(r, s, e) != 0 ||
 	    sub_first_period(r, s, &start, &end, &remaining, &total, e) != 0 ||
 	    sub_insert_rows(r, s, start, end, &id, e) != 0 ||
-	    sub_first_invoice(r, s, id, start, end, remaining, total, &invoice, e) != 0 ||
-	    sub_settle_free(r, id, invoice, &status, e) != 0)
+	    sub_first_invoice(r, s, id, start, end, remaining, total, &invoice, &paid, e) != 0 ||
+	    sub_settle_free(r, id, paid, e) != 0)
 		return -1;
-	if (s->collection == 0 && s->behavior != 2 && strcmp(status, "open") == 0) {
+	if (s->collection == 0 && s->behavior != 2 && !paid) {
 		if (inv_pay(r, invoice, NULL, false, true, &o, e) != 0)
 			return -1;
 		/* error_if_incomplete: a decline creates nothing (the transaction is undone). */

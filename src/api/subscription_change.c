@@ -813,7 +813,7 @@ static int chg_collect(struct req *r, const struct chg *c, const char *invoice, 
 	struct pay_outcome o;
 	const char *prev;
 
-	if (inv_finalize(r, invoice, e) != 0)
+	if (inv_finalize(r, invoice, NULL, e) != 0)
 		return -1;
 	if (strcmp(c->collection, "charge_automatically") != 0)
 		return 0;
@@ -909,7 +909,7 @@ int subscription_cancel(struct req *r, struct reply *out, struct err *e)
 			return -1;
 		/* A final invoice when something is pending; a credit goes to the balance. */
 		if (db_int(res, 0, 0) > 0 && (chg_invoice(r, c, false, &invoice, e) != 0 ||
-		                              inv_finalize(r, invoice, e) != 0))
+		                              inv_finalize(r, invoice, NULL, e) != 0))
 			return -1;
 	}
 	if (inv_emit(r, "customer.subscription.deleted", "subscription", c->id, c->prev, e) != 0)

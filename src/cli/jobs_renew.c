@@ -228,7 +228,7 @@ static int jobs_renew_advance_and_invoice(struct req *r, const struct jobs_renew
 		return -1;
 	if (unpaid)
 		return 0;
-	if (inv_finalize(r, invoice, e) != 0)
+	if (inv_finalize(r, invoice, NULL, e) != 0)
 		return -1;
 	if (strcmp(s->collection_method, "charge_automatically") != 0)
 		return 0;

@@ -11,8 +11,25 @@
 #include "core/log.h"
 #include "db/db.h"
 
+/* Deferred statements of every connection of the process whose results are unread. */
+static int db_deferred_total;
+
+static void db_forget_deferred(struct db *db)
+{
+	db_deferred_total -= db->deferred;
+	db->deferred = 0;
+}
+
+bool db_unconfirmed(void)
+{
+	return db_deferred_total > 0;
+}
+
+static PGresult *db_deferred_end(struct db *db, const char *last, struct err *e, int *failed);
+
 static void db_mark_broken(struct db *db)
 {
+	db_forget_deferred(db);
 	db->broken = true;
 	db->in_tx = false;
 	db->begin_pending = false;
@@ -91,6 +108,7 @@ int db_connect(struct db *db, struct err *e)
 		PQfinish(db->conn);
 		db->conn = NULL;
 	}
+	db_forget_deferred(db);
 	db->in_tx = false;
 	db->broken = false;
 	db->begin_pending = false;
@@ -313,6 +331,28 @@ int db_commit(struct db *db, struct err *e)
 	}
 	if (db->pipe_open)
 		return db_pipe_end(db, e);
+	if (db->deferred > 0) {
+		/* COMMIT travels with the deferred statements' results. */
+		PGresult *r;
+		int failed;
+
+		if (PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
+			return db_result_error(db, NULL, "COMMIT", e);
+		r = db_deferred_end(db, "COMMIT", e, &failed);
+		if (r != NULL) {
+			PQclear(r);
+			return 0;
+		}
+		/* A deferred statement failed: COMMIT did not run, the transaction is still open.
+		 */
+		if (!db->broken && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+			r = PQexec(db->conn, "ROLLBACK");
+			if (PQresultStatus(r) != PGRES_COMMAND_OK)
+				db_mark_broken(db);
+			PQclear(r);
+		}
+		return -1;
+	}
 	if (db->begin_readonly && !db->broken) {
 		if (PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1) {
 			db->commit_unread = true;
@@ -336,6 +376,15 @@ void db_rollback(struct db *db)
 	}
 	if (db->conn == NULL || db->broken)
 		return;
+	if (db->deferred > 0) {
+		struct err ignored_deferred;
+		int failed;
+
+		err_clear(&ignored_deferred);
+		db_deferred_end(db, NULL, &ignored_deferred, &failed);
+		if (db->broken)
+			return;
+	}
 	if (db->pipe_open) {
 		struct err ignored_end;
 
@@ -380,11 +429,12 @@ static int db_prepare(struct db *db, struct stmt *s, struct err *e)
  * followed by its NULL), up to and including the Sync when `sync` is set.
  * The check's result (number check_at, 0: none) goes to check->fn; the last
  * statement's result is returned when want_last.  The first failure fills e,
- * and *failed tells which result it was (1 for the first).
+ * and *failed tells which result it was (1 for the first).  whats, when not
+ * NULL, names each result (whats[0] the first) for the error; else what.
  */
 static PGresult *db_pipe_read(struct db *db, int expect, bool sync, int check_at,
                               const struct db_check *check, bool want_last, const char *what,
-                              struct err *e, int *failed)
+                              const char *const *whats, struct err *e, int *failed)
 {
 	PGresult *r, *out = NULL;
 	int got = 0;
@@ -417,7 +467,7 @@ static PGresult *db_pipe_read(struct db *db, int expect, bool sync, int check_at
 		default:
 			got++;
 			if (!*failed) {
-				db_result_error(db, r, what, e);
+				db_result_error(db, r, whats != NULL ? whats[got - 1] : what, e);
 				*failed = got; /* which result failed first: 1, 2, ... */
 			}
 			break;
@@ -478,8 +528,8 @@ static PGresult *db_exec_pipelined(struct db *db, struct stmt *s, int n, const c
 	if (implicit && !final ? (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)
 	                       : PQpipelineSync(db->conn) != 1)
 		goto lost;
-	out = db_pipe_read(db, expect, !implicit || final, check_at, check, s != NULL, what, e,
-	                   &failed);
+	out = db_pipe_read(db, expect, !implicit || final, check_at, check, s != NULL, what, NULL,
+	                   e, &failed);
 	if (db->broken)
 		return NULL;
 	if (implicit && !final)
@@ -519,7 +569,7 @@ static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const cha
 	    (final ? PQpipelineSync(db->conn) != 1
 	           : (PQsendFlushRequest(db->conn) != 1 || PQflush(db->conn) != 0)))
 		goto lost;
-	out = db_pipe_read(db, expect, final, 0, NULL, true, s->name, e, &failed);
+	out = db_pipe_read(db, expect, final, 0, NULL, true, s->name, NULL, e, &failed);
 	/* A PREPARE sent here that failed left nothing prepared: prepare it again next time. */
 	if (failed == 1 && expect == 2)
 		s->prepared_gen = 0;
@@ -540,6 +590,81 @@ static PGresult *db_exec_in_pipe(struct db *db, struct stmt *s, int n, const cha
 lost:
 	db_result_error(db, NULL, s->name, e);
 	return NULL;
+}
+
+/*
+ * Ends the batch of deferred statements (and `last`, already sent after
+ * them, when not NULL) with a Sync, reads their results and leaves
+ * pipeline mode.  Returns last's result; NULL with e set (and *failed the
+ * number of the first failed result) on failure.
+ */
+static PGresult *db_deferred_end(struct db *db, const char *last, struct err *e, int *failed)
+{
+	const char *whats[DB_DEFER_MAX + 1];
+	int n = db->deferred, expect = n + (last != NULL);
+	const char *what = last != NULL ? last : "deferred statements";
+	PGresult *out;
+
+	memcpy(whats, db->deferred_what, sizeof(whats[0]) * (size_t)n);
+	whats[n] = what;
+	*failed = 0;
+	db_forget_deferred(db);
+	if (PQpipelineSync(db->conn) != 1)
+		goto lost;
+	out = db_pipe_read(db, expect, true, 0, NULL, last != NULL, what, whats, e, failed);
+	if (db->broken)
+		return NULL;
+	if (PQexitPipelineMode(db->conn) != 1) {
+		PQclear(out);
+		goto lost;
+	}
+	if (*failed) {
+		PQclear(out);
+		return NULL;
+	}
+	return out;
+lost:
+	*failed = expect;
+	db_result_error(db, NULL, what, e);
+	return NULL;
+}
+
+int db_flush(struct db *db, struct err *e)
+{
+	int failed;
+
+	if (db->deferred == 0)
+		return 0;
+	db_deferred_end(db, NULL, e, &failed);
+	return failed ? -1 : 0;
+}
+
+int db_defer(struct db *db, struct stmt *s, int n, const char *const *params, struct err *e)
+{
+	PGresult *r;
+
+	if (db->conn == NULL || db->broken || !db->in_tx || db->begin_pending || db->pipe_open ||
+	    db->begin_readonly) {
+		r = db_exec(db, NULL, s, n, params, e);
+		PQclear(r);
+		return r != NULL ? 0 : -1;
+	}
+	db->last_sqlstate[0] = db->last_constraint[0] = '\0';
+	/* A statement is prepared once per connection, outside the pipeline. */
+	if ((db->deferred == DB_DEFER_MAX || s->prepared_gen != db->generation) &&
+	    db_flush(db, e) != 0)
+		return -1;
+	if (db_prepare(db, s, e) != 0)
+		return -1;
+	if ((db->deferred == 0 && PQenterPipelineMode(db->conn) != 1) ||
+	    PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1 ||
+	    PQflush(db->conn) != 0) {
+		db_result_error(db, NULL, s->name, e);
+		return -1;
+	}
+	db->deferred_what[db->deferred++] = s->name;
+	db_deferred_total++;
+	return 0;
 }
 
 void db_final(struct db *db)
@@ -575,6 +700,21 @@ PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const c
 			return NULL;
 	}
 	db_drain(db);
+	if (db->deferred > 0 && s->prepared_gen != db->generation && db_flush(db, e) != 0)
+		return NULL;
+	if (db->deferred > 0) {
+		/* The deferred statements' results come back with this one's. */
+		int failed;
+
+		if (PQsendQueryPrepared(db->conn, s->name, n, params, NULL, NULL, 0) != 1) {
+			db_result_error(db, NULL, s->name, e);
+			return NULL;
+		}
+		r = db_deferred_end(db, s->name, e, &failed);
+		if (r != NULL && a != NULL)
+			arena_on_reset(a, db_pqclear, r);
+		return r;
+	}
 	if (db->pipe_open || db->begin_pending) {
 		r = db->pipe_open ? db_exec_in_pipe(db, s, n, params, e)
 		                  : db_exec_pipelined(db, s, n, params, e);
@@ -662,6 +802,7 @@ int db_check_app_role(struct db *db, char *errbuf, size_t errlen)
 
 void db_close(struct db *db)
 {
+	db_forget_deferred(db);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;

@@ -45,6 +45,9 @@ struct stmt {
 /* STMT(tenant_get, "SELECT ... WHERE id = $1") declares a static struct stmt. */
 #define STMT(id, text) static struct stmt id = {#id, text, 0}
 
+/* Statements sent by db_defer() whose results are not read yet, at most. */
+#define DB_DEFER_MAX 32
+
 /* The context's settings: app.tenant_id, app.livemode, app.user_id, app.request_id. */
 #define DB_CTX_PARAMS 4
 #define DB_CTX_LEN 40
@@ -70,6 +73,13 @@ struct db {
 	bool pipe_open;
 	bool sync_unread;
 	bool final_next; /* db_final(): the next statement ends the implicit transaction */
+	/*
+	 * Results still to read of statements sent by db_defer() (a PREPARE
+	 * counts as one); the connection is in pipeline mode while there are.
+	 * Each one's name, for the error of the first that failed.
+	 */
+	int deferred;
+	const char *deferred_what[DB_DEFER_MAX];
 	char last_constraint[64];
 	char last_sqlstate[6];
 };
@@ -139,6 +149,24 @@ void db_rollback(struct db *db);
  */
 PGresult *db_exec(struct db *db, struct arena *a, struct stmt *s, int n, const char *const *params,
                   struct err *e);
+/*
+ * Sends a statement of a write transaction whose result the caller does
+ * not need, without waiting for it: its success is known when the next
+ * db_exec(), db_flush() or db_commit() reads its result with theirs, in the
+ * same round trip.  A statement that failed fails that call with its own
+ * error, and none of the statements after it ran (the transaction can only
+ * be rolled back).  Outside a write transaction, or first in one, it is
+ * db_exec().  0, or -1 with e set (an error of this or an earlier statement).
+ */
+int db_defer(struct db *db, struct stmt *s, int n, const char *const *params, struct err *e);
+/* Reads the results of deferred statements now: 0, or -1 with the first failure's error. */
+int db_flush(struct db *db, struct err *e);
+/*
+ * True while any connection of the process has deferred statements whose
+ * outcome is unknown.  Nothing may leave the process on the strength of
+ * them (a charge sent to Stripe): the Stripe client refuses to call then.
+ */
+bool db_unconfirmed(void);
 /* Copies of a result's field in the arena; NULL for SQL NULL. */
 const char *db_str(struct arena *a, PGresult *r, int row, int col);
 long long db_int(PGresult *r, int row, int col); /* 0 for NULL */

@@ -81,7 +81,8 @@ static int mirror_post(struct req *r, const struct mirror *m, const char *path, 
 	};
 	struct stripe_error se;
 
-	if (stripe_http_post(r->arena, &call, ans, e) != 0)
+	/* The transaction's deferred writes are known to stand before Stripe hears of them. */
+	if (db_flush(r->db, e) != 0 || stripe_http_post(r->arena, &call, ans, e) != 0)
 		return -1;
 	if (ans->status >= 200 && ans->status < 300)
 		return 0;

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "core/log.h"
+#include "db/db.h"
 #include "pay/stripe_http.h"
 
 /* Nesting deeper than this in an answer is not one of Stripe's objects. */
@@ -352,6 +353,10 @@ int stripe_http_post(struct arena *a, const struct stripe_call *c, struct stripe
 	CURL *curl;
 	int ret;
 
+	/* A charge must never leave on the strength of writes that may yet fail (db_defer()). */
+	if (db_unconfirmed())
+		return err_internal(
+		        e, "BUG: a call to Stripe while deferred statements are unconfirmed");
 	if (!stripe_http_header_safe(c->secret_key) ||
 	    !stripe_http_header_safe(c->stripe_account) ||
 	    !stripe_http_header_safe(c->idempotency_key))
