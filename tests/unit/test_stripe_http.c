@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,8 +36,21 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/param.h"
+#include "db/db.h"
 #include "http/req.h"
 #include "pay/stripe_http.h"
+
+/*
+ * The database's word on the transaction's deferred writes, as the
+ * transport asks for it (src/db/db.c's db_unconfirmed(), which this test
+ * does not link): true makes every call a bug the transport refuses.
+ */
+static bool writes_unconfirmed;
+
+bool db_unconfirmed(void)
+{
+	return writes_unconfirmed;
+}
 
 static struct arena A;
 
@@ -608,6 +622,33 @@ static void test_transport_unreachable_and_timeout(void **state)
 	assert_int_equal(e.status, 503);
 }
 
+/*
+ * Nothing leaves while the transaction's deferred writes may yet fail: a
+ * 500 (a bug in the caller), and the peer never sees a connection.
+ */
+static void test_transport_refused_with_unconfirmed_writes(void **state)
+{
+	struct stripe_answer ans;
+	struct stripe_call c;
+	struct pollfd pfd;
+	struct err e;
+	int port;
+
+	(void)state;
+	pfd.fd = listen_loopback(&port);
+	pfd.events = POLLIN;
+	c = call_to(port, NULL);
+	c.timeout_ms = 300;
+	writes_unconfirmed = true;
+	err_clear(&e);
+	assert_int_equal(stripe_http_post(&A, &c, &ans, &e), -1);
+	writes_unconfirmed = false;
+	assert_int_equal(e.status, 500);
+	assert_non_null(strstr(e.detail, "deferred statements are unconfirmed"));
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	close(pfd.fd);
+}
+
 static void test_transport_header_injection_refused(void **state)
 {
 	struct stripe_answer ans;
@@ -794,6 +835,7 @@ int main(void)
 	        cmocka_unit_test(test_transport_optional_headers_and_retry_after),
 	        cmocka_unit_test(test_transport_bounded_answer),
 	        cmocka_unit_test(test_transport_unreachable_and_timeout),
+	        cmocka_unit_test(test_transport_refused_with_unconfirmed_writes),
 	        cmocka_unit_test(test_transport_header_injection_refused),
 	        cmocka_unit_test(test_conf_defaults_and_forms),
 	        cmocka_unit_test(test_conf_refusals),
