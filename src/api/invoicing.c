@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "api/invoicing.h"
+#include "api/object.h"
 #include "api/payment_method.h"
 #include "billing/money.h"
 #include "billing/totals.h"
@@ -32,12 +33,11 @@ STMT(inv_void_intent, "SELECT levy_invoice_void_intent($1)");
 STMT(inv_insert,
      "INSERT INTO invoices AS t (customer, subscription, billing_reason, collection_method,"
      " currency, period_start, period_end, description, metadata, default_payment_method,"
-     " due_date, auto_advance)"
+     " due_date, auto_advance, id)"
      " VALUES ($1, $2, $3, $4, $5, to_timestamp($6::bigint), to_timestamp($7::bigint), $8,"
      " levy_metadata_merge('{}', $9::jsonb), $10,"
      " CASE WHEN $4 = 'send_invoice' THEN now() + make_interval(secs => $11::int * 86400) END,"
-     " coalesce($12::boolean, true))"
-     " RETURNING t.id");
+     " coalesce($12::boolean, true), $13)");
 STMT(inv_lines_insert,
      "INSERT INTO invoice_lines (invoice, type, amount, currency, description, period_start,"
      " period_end, plan, quantity, proration, subscription, subscription_item)"
@@ -131,9 +131,9 @@ STMT(inv_pay_lock,
      "  AND cm.customer = t.customer"
      " WHERE t.id = $1 FOR UPDATE OF t");
 STMT(inv_pi_insert, "INSERT INTO payment_intents AS p (amount, currency, customer, invoice,"
-                    " status, description) VALUES ($1, $2, $3, $4, 'requires_payment_method',"
+                    " status, description, id) VALUES ($1, $2, $3, $4, 'requires_payment_method',"
                     " 'Invoice ' || coalesce((SELECT i.number FROM invoices i"
-                    " WHERE i.id = $4), $4)) RETURNING p.id");
+                    " WHERE i.id = $4), $4), $5)");
 STMT(inv_set_pi, "UPDATE invoices t SET payment_intent = $2 WHERE t.id = $1");
 /*
  * The subscription whose latest invoice this is, locked, with what its
@@ -161,7 +161,7 @@ STMT(pay_pi_lock, "SELECT p.status, p.amount, p.currency, p.customer, p.invoice,
 STMT(pay_charge_insert,
      "INSERT INTO charges AS c (payment_intent, customer, invoice, payment_method, amount,"
      " application_fee_amount, currency, status, failure_code, failure_message, decline_code,"
-     " processor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING c.id");
+     " processor_id, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
 STMT(pay_pi_succeeded,
      "UPDATE payment_intents p SET status = 'succeeded', amount_received = p.amount,"
      " application_fee_amount = $2, payment_method = $3, latest_charge = $4,"
@@ -259,7 +259,7 @@ static int inv_totals(struct req *r, PGresult *res, int col, long long balance,
 
 int inv_create(struct req *r, const struct inv_new *n, const char **id, struct err *e)
 {
-	const char *params[12] = {n->customer,
+	const char *params[13] = {n->customer,
 	                          n->subscription,
 	                          n->billing_reason,
 	                          n->collection_method,
@@ -270,7 +270,8 @@ int inv_create(struct req *r, const struct inv_new *n, const char **id, struct e
 	                          n->metadata,
 	                          n->default_payment_method,
 	                          inv_num(r, n->days_until_due),
-	                          n->auto_advance};
+	                          n->auto_advance,
+	                          obj_new_id(r, "in_")};
 	const char *lp[4];
 	const char *tp[2];
 	struct invoice_totals t;
@@ -278,10 +279,9 @@ int inv_create(struct req *r, const struct inv_new *n, const char **id, struct e
 
 	if (n->nlines > INV_LINES_MAX)
 		return err_invalid(e, NULL, "An invoice may have at most %d lines.", INV_LINES_MAX);
-	res = db_exec(r->db, r->arena, &inv_insert, 12, params, e);
-	if (res == NULL)
+	*id = params[12];
+	if (db_defer(r->db, &inv_insert, 13, params, e) != 0)
 		return -1;
-	*id = db_str(r->arena, res, 0, 0);
 	if (n->nlines > 0) {
 		lp[0] = *id;
 		lp[1] = n->currency;
@@ -446,7 +446,7 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	struct pay_charge c = {0};
 	const char *lock[2] = {payment_intent, pm};
 	PGresult *res;
-	const char *customer, *invoice, *charge, *params[12];
+	const char *customer, *invoice, *charge, *params[13];
 	int fee_bp;
 
 	memset(o, 0, sizeof(*o));
@@ -508,10 +508,9 @@ int pay_attempt(struct req *r, const char *payment_intent, const char *pm, bool 
 	params[9] = c.failure_message;
 	params[10] = c.decline_code;
 	params[11] = c.processor_id;
-	res = db_exec(r->db, r->arena, &pay_charge_insert, 12, params, e);
-	if (res == NULL)
+	params[12] = charge = obj_new_id(r, "ch_");
+	if (db_defer(r->db, &pay_charge_insert, 13, params, e) != 0)
 		return -1;
-	charge = db_str(r->arena, res, 0, 0);
 	params[0] = payment_intent;
 	params[1] = c.succeeded ? inv_num(r, c.application_fee_amount) : NULL;
 	params[2] = pm;
@@ -540,16 +539,13 @@ static const char *inv_payment_intent(struct req *r, const char *id, const char 
                                       long long amount, const char *currency, const char *customer,
                                       struct err *e)
 {
-	const char *params[4] = {inv_num(r, amount), currency, customer, id};
-	PGresult *res;
-	const char *pi;
+	const char *pi = obj_new_id(r, "pi_");
+	const char *params[5] = {inv_num(r, amount), currency, customer, id, pi};
 
 	if (existing != NULL)
 		return existing;
-	res = db_exec(r->db, r->arena, &inv_pi_insert, 4, params, e);
-	if (res == NULL)
+	if (db_defer(r->db, &inv_pi_insert, 5, params, e) != 0)
 		return NULL;
-	pi = db_str(r->arena, res, 0, 0);
 	params[0] = id;
 	params[1] = pi;
 	if (db_defer(r->db, &inv_set_pi, 2, params, e) != 0 ||

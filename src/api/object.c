@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "api/object.h"
+#include "crypto/rand.h"
 #include "http/reply.h"
 #include "http/req.h"
 
@@ -520,4 +521,9 @@ int obj_list_reply_array(struct req *r, struct reply *out, const struct obj_type
 fail:
 	json_object_put(all);
 	return -1;
+}
+
+const char *obj_new_id(struct req *r, const char *prefix)
+{
+	return rand_id(r->arena, prefix, 24);
 }

@@ -39,6 +39,13 @@ extern const struct obj_type obj_subscription, obj_invoice, obj_invoiceitem, obj
 /* The largest id levy accepts from a client (Stripe's ids are far shorter). */
 #define OBJ_ID_MAX_LEN 64
 
+/*
+ * A new object id made by the worker: prefix and 24 base62 characters, as
+ * levy_new_id() makes them in SQL.  An insert that names its row's id
+ * needs no answer, so it can be deferred (db_defer()).
+ */
+const char *obj_new_id(struct req *r, const char *prefix);
+
 /* The route's i-th parameter as an object id: 0, or -1 with e = 404 naming t. */
 int obj_path_id(struct req *r, int i, const struct obj_type *t, const char **id, struct err *e);
 /* 404 resource_missing: "No such customer: 'cus_x'". */

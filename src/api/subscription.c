@@ -46,18 +46,17 @@ STMT(sub_insert,
      "INSERT INTO subscriptions AS s (customer, status, currency, interval, interval_count,"
      " collection_method, days_until_due, default_payment_method, billing_cycle_anchor,"
      " current_period_start, current_period_end, cancel_at_period_end, trial_start, trial_end,"
-     " description, metadata, start_date, created)"
+     " description, metadata, start_date, created, id)"
      " VALUES ($1, $2, $3, $4, $5::int, $6, $7::int, $8, to_timestamp($9::bigint),"
      " to_timestamp($10::bigint), to_timestamp($11::bigint), $12::boolean,"
      " to_timestamp($13::bigint), to_timestamp($14::bigint), $15,"
-     " levy_metadata_merge('{}', $16::jsonb), to_timestamp($10::bigint), now())"
-     " RETURNING s.id");
+     " levy_metadata_merge('{}', $16::jsonb), to_timestamp($10::bigint), now(), $17)");
 STMT(sub_items_insert,
-     "INSERT INTO subscription_items AS i (subscription, plan, quantity, metadata)"
-     " SELECT $1, x.plan, x.quantity, levy_metadata_merge('{}', x.metadata)"
+     "INSERT INTO subscription_items AS i (subscription, plan, quantity, metadata, id)"
+     " SELECT $1, x.plan, x.quantity, levy_metadata_merge('{}', x.metadata), x.id"
      " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (plan text, quantity bigint,"
-     " metadata jsonb)) WITH ORDINALITY AS x(plan, quantity, metadata, n)"
-     " ORDER BY x.n RETURNING i.plan, i.id");
+     " metadata jsonb, id text)) WITH ORDINALITY AS x(plan, quantity, metadata, id, n)"
+     " ORDER BY x.n");
 STMT(sub_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
 STMT(sub_lock_status, "SELECT s.status FROM subscriptions s WHERE s.id = $1 FOR UPDATE");
 STMT(sub_get, "SELECT levy_subscription_json(t)::text FROM subscriptions t WHERE t.id = $1");
@@ -362,7 +361,7 @@ static int sub_insert_rows(struct req *r, struct sub_new *s, long long start, lo
 	const char *status = trialing ? "trialing" : s->collection == 1 ? "active" : "incomplete";
 	/* The schedule's anchor: a trial's end, a future anchor, or else the start. */
 	long long anchor = trialing || s->anchor > r->now ? end : start;
-	const char *params[16] = {
+	const char *params[17] = {
 	        s->customer,
 	        status,
 	        s->items[0].currency,
@@ -378,20 +377,20 @@ static int sub_insert_rows(struct req *r, struct sub_new *s, long long start, lo
 	        trialing ? sub_num(r, start) : NULL,
 	        trialing ? sub_num(r, s->trial_end) : NULL,
 	        s->description != NULL && s->description[0] != '\0' ? s->description : NULL,
-	        s->metadata};
-	struct json_object *items = json_object_new_array();
+	        s->metadata,
+	        obj_new_id(r, "sub_")};
+	struct json_object *items;
 	const char *ip[2];
-	PGresult *res;
 
-	res = db_exec(r->db, r->arena, &sub_insert, 16, params, e);
-	if (res == NULL) {
-		json_object_put(items);
+	*id = params[16];
+	if (db_defer(r->db, &sub_insert, 17, params, e) != 0)
 		return -1;
-	}
-	*id = db_str(r->arena, res, 0, 0);
+	items = json_object_new_array();
 	for (int i = 0; i < s->nitems; i++) {
 		struct json_object *o = json_object_new_object();
 
+		s->items[i].id = obj_new_id(r, "si_");
+		json_object_object_add(o, "id", json_object_new_string(s->items[i].id));
 		json_object_object_add(o, "plan", json_object_new_string(s->items[i].plan));
 		json_object_object_add(o, "quantity", json_object_new_int64(s->items[i].quantity));
 		json_object_object_add(o, "metadata",
@@ -404,13 +403,8 @@ static int sub_insert_rows(struct req *r, struct sub_new *s, long long start, lo
 	ip[1] = arena_strdup(r->arena,
 	                     json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN));
 	json_object_put(items);
-	res = db_exec(r->db, r->arena, &sub_items_insert, 2, ip, e);
-	if (res == NULL)
+	if (db_defer(r->db, &sub_items_insert, 2, ip, e) != 0)
 		return -1;
-	for (int k = 0; k < PQntuples(res); k++)
-		for (int i = 0; i < s->nitems; i++)
-			if (strcmp(PQgetvalue(res, k, 0), s->items[i].plan) == 0)
-				s->items[i].id = db_str(r->arena, res, k, 1);
 	return inv_emit(r, "customer.subscription.created", "subscription", *id, NULL, e);
 }
 
