@@ -14,8 +14,9 @@
 /*
  * `levy jobs expire-incomplete [--limit N]`: incomplete subscriptions
  * whose first invoice is still unpaid 23 hours on become
- * incomplete_expired, their open first invoice void (sql/011).  Prints how
- * many expired.  Exit status as admin_run()'s.
+ * incomplete_expired, their open first invoice void (sql/011, sql/015).
+ * Prints how many expired.  Exit status as admin_run()'s: 1 when any
+ * subscription could not be expired (it stays due for the next run).
  */
 int jobs_expire_incomplete(const struct conf *c, struct arena *a, int argc, char **argv);
 

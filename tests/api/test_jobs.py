@@ -137,7 +137,7 @@ class ExpireIncomplete(st.SdkCase):
     def test_the_application_role_sees_ids_only_and_expires_nothing_without_context(self):
         self.drain()
         sub = self.incomplete(24)
-        rows = lt.psql_rows(APP, "SELECT * FROM levy_job_incomplete_due(1000);")
+        rows = lt.psql_rows(APP, "SELECT * FROM levy_job_incomplete_due(1000, NULL, NULL, NULL);")
         self.assertIn([str(self.t.id), "f", sub.id], rows)
         self.assertTrue(all(len(r) == 3 for r in rows), rows)
         rows = lt.psql_rows(APP, "SELECT levy_subscription_expire(%s);" % sql_id(sub.id))
@@ -188,7 +188,7 @@ class ExpireIncomplete(st.SdkCase):
 
 class Commands(st.JobCommandCases, st.SdkCase):
     JOB = "expire-incomplete"
-    EMPTY_SUMMARY = ""
+    EMPTY_SUMMARY = "expired 0 subscriptions"
 
 
 if __name__ == "__main__":
