@@ -59,6 +59,7 @@ STMT(inv_take_pending,
      " period_end, plan, quantity, proration, subscription, subscription_item, invoice_item)"
      " SELECT $1, 'invoiceitem', amount, currency, description, period_start, period_end, plan,"
      " quantity, proration, subscription, subscription_item, id FROM taken ORDER BY seq");
+STMT(inv_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
 STMT(inv_line_amounts, "SELECT l.amount FROM invoice_lines l WHERE l.invoice = $1 ORDER BY l.seq");
 STMT(inv_draft_totals, "UPDATE invoices t SET subtotal = $2, total = $2,"
                        " amount_due = greatest($2::bigint, 0) WHERE t.id = $1");
@@ -303,6 +304,12 @@ int inv_create(struct req *r, const struct inv_new *n, const char **id, struct e
 	tp[1] = inv_num(r, t.total);
 	if (db_defer(r->db, &inv_draft_totals, 2, tp, e) != 0)
 		return -1;
+	if (n->subscription != NULL) {
+		const char *sp[2] = {n->subscription, *id};
+
+		if (db_defer(r->db, &inv_set_latest, 2, sp, e) != 0)
+			return -1;
+	}
 	return inv_emit(r, "invoice.created", "invoice", *id, NULL, e);
 }
 

@@ -54,7 +54,11 @@ struct inv_new {
 	bool take_pending;
 };
 
-/* Creates a draft invoice (event invoice.created); *id its id. */
+/*
+ * Creates a draft invoice (event invoice.created); *id its id.  A
+ * subscription's invoice becomes its latest_invoice (the caller records
+ * the subscription's change).
+ */
 int inv_create(struct req *r, const struct inv_new *n, const char **id, struct err *e);
 /*
  * Finalizes a draft: totals with the customer's balance, the number, due

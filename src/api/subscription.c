@@ -57,7 +57,6 @@ STMT(sub_items_insert,
      " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (plan text, quantity bigint,"
      " metadata jsonb, id text)) WITH ORDINALITY AS x(plan, quantity, metadata, id, n)"
      " ORDER BY x.n");
-STMT(sub_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
 STMT(sub_lock_status, "SELECT s.status FROM subscriptions s WHERE s.id = $1 FOR UPDATE");
 STMT(sub_get, "SELECT levy_subscription_json(t)::text FROM subscriptions t WHERE t.id = $1");
 STMT(sub_list_stmt,
@@ -418,7 +417,6 @@ static int sub_first_invoice(struct req *r, const struct sub_new *s, const char 
 {
 	struct inv_line lines[SUB_ITEMS_MAX];
 	struct inv_new n = {0};
-	const char *params[2];
 
 	for (int i = 0; i < s->nitems; i++) {
 		const struct sub_item *it = &s->items[i];
@@ -459,10 +457,6 @@ static int sub_first_invoice(struct req *r, const struct sub_new *s, const char 
 	n.nlines = s->nitems;
 	n.take_pending = true;
 	if (inv_create(r, &n, invoice, e) != 0)
-		return -1;
-	params[0] = id;
-	params[1] = *invoice;
-	if (db_defer(r->db, &sub_set_latest, 2, params, e) != 0)
 		return -1;
 	return inv_finalize(r, *invoice, paid, e);
 }

@@ -107,8 +107,6 @@ STMT(chg_prorations_insert,
      " unit_amount bigint, quantity bigint, amount bigint, description text,"
      " period_start bigint, period_end bigint)) WITH ORDINALITY AS x(subscription_item, plan,"
      " unit_amount, quantity, amount, description, period_start, period_end, n) ORDER BY x.n");
-STMT(chg_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
-STMT(chg_invoice_status, "SELECT i.status FROM invoices i WHERE i.id = $1");
 STMT(chg_past_due,
      "UPDATE subscriptions s SET status = 'past_due' WHERE s.id = $1 AND s.status = 'active'");
 STMT(chg_cancel, "UPDATE subscriptions s SET status = 'canceled', canceled_at = now(),"
@@ -771,7 +769,6 @@ static int chg_invoice(struct req *r, const struct chg *c, bool full_period, con
 {
 	struct inv_line lines[CHG_ITEMS_MAX];
 	struct inv_new n = {0};
-	const char *params[2];
 
 	for (int i = 0; full_period && i < c->nitems; i++) {
 		const struct chg_item *it = &c->items[i];
@@ -799,28 +796,20 @@ static int chg_invoice(struct req *r, const struct chg *c, bool full_period, con
 	n.lines = lines;
 	n.take_pending = true;
 	n.days_until_due = c->days_until_due;
-	if (inv_create(r, &n, invoice, e) != 0)
-		return -1;
-	params[0] = c->id;
-	params[1] = *invoice;
-	return db_exec(r->db, r->arena, &chg_set_latest, 2, params, e) != NULL ? 0 : -1;
+	return inv_create(r, &n, invoice, e);
 }
 
 /* Finalizes the update's invoice and collects it as payment_behavior says. */
 static int chg_collect(struct req *r, const struct chg *c, const char *invoice, struct err *e)
 {
-	PGresult *res;
 	struct pay_outcome o;
 	const char *prev;
+	bool paid;
 
-	if (inv_finalize(r, invoice, NULL, e) != 0)
+	if (inv_finalize(r, invoice, &paid, e) != 0)
 		return -1;
-	if (strcmp(c->collection, "charge_automatically") != 0)
-		return 0;
-	res = db_exec(r->db, r->arena, &chg_invoice_status, 1, &invoice, e);
-	if (res == NULL)
-		return -1;
-	if (strcmp(PQgetvalue(res, 0, 0), "open") != 0)
+	/* Nothing due: finalizing paid it. */
+	if (paid || strcmp(c->collection, "charge_automatically") != 0)
 		return 0;
 	if (c->behavior == CHG_DEFAULT_INCOMPLETE) {
 		/* No attempt: the subscription waits, past_due, for the invoice's payment. */

@@ -80,8 +80,6 @@ STMT(jobs_renew_items,
      " FROM subscription_items i JOIN plans p ON p.id = i.plan"
      " LEFT JOIN products pr ON pr.id = p.product"
      " WHERE i.subscription = $1 AND NOT i.deleted ORDER BY i.seq");
-STMT(jobs_renew_set_latest, "UPDATE subscriptions s SET latest_invoice = $2 WHERE s.id = $1");
-STMT(jobs_renew_invoice_status, "SELECT i.status FROM invoices i WHERE i.id = $1");
 
 /* A due subscription as locked. */
 struct jobs_renew_sub {
@@ -166,14 +164,8 @@ static int jobs_renew_lines(struct req *r, const struct jobs_renew_sub *s, long 
  */
 static int jobs_renew_collect(struct req *r, const char *invoice, struct err *e)
 {
-	PGresult *res = db_exec(r->db, r->arena, &jobs_renew_invoice_status, 1, &invoice, e);
 	struct pay_outcome o;
 
-	if (res == NULL)
-		return -1;
-	/* Nothing due (a credit balance, a free plan): finalizing paid it. */
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "open") != 0)
-		return 0;
 	if (inv_pay(r, invoice, NULL, true, true, &o, e) == 0)
 		return 0;
 	if (e->code == NULL || strcmp(e->code, "invoice_no_customer_payment_method") != 0)
@@ -187,7 +179,7 @@ static int jobs_renew_advance_and_invoice(struct req *r, const struct jobs_renew
                                           struct err *e)
 {
 	long long start, end, t = r->now > s->period_end ? r->now : s->period_end;
-	bool unpaid = strcmp(s->status, "unpaid") == 0;
+	bool unpaid = strcmp(s->status, "unpaid") == 0, paid;
 	const char *status = s->status, *invoice, *params[4];
 	struct inv_new n = {0};
 	struct inv_line *lines = NULL;
@@ -222,15 +214,14 @@ static int jobs_renew_advance_and_invoice(struct req *r, const struct jobs_renew
 	n.take_pending = true;
 	if (inv_create(r, &n, &invoice, e) != 0)
 		return -1;
-	params[1] = invoice;
-	if (db_exec(r->db, r->arena, &jobs_renew_set_latest, 2, params, e) == NULL ||
-	    inv_emit(r, "customer.subscription.updated", "subscription", s->id, s->prev, e) != 0)
+	if (inv_emit(r, "customer.subscription.updated", "subscription", s->id, s->prev, e) != 0)
 		return -1;
 	if (unpaid)
 		return 0;
-	if (inv_finalize(r, invoice, NULL, e) != 0)
+	if (inv_finalize(r, invoice, &paid, e) != 0)
 		return -1;
-	if (strcmp(s->collection_method, "charge_automatically") != 0)
+	/* Nothing due (a credit balance, a free plan): finalizing paid it. */
+	if (paid || strcmp(s->collection_method, "charge_automatically") != 0)
 		return 0;
 	/* A Stripe-side key of this subscription's renewal into this period (see the top). */
 	r->idempotency_key = arena_printf(r->arena, "renew_%s_%lld", s->id, start);

@@ -26,11 +26,9 @@ import stripe  # noqa: E402
 APP = os.environ.get("LEVY_APP_CONNINFO", "")
 
 
-def job(*args):
-    return lt.levy_cli("jobs", "expire-incomplete", *args)
+class ExpireIncomplete(st.JobRuns, st.SdkCase):
+    JOB = "expire-incomplete"
 
-
-class ExpireIncomplete(st.SdkCase):
     def setUp(self):
         self.t = st.tenant()
         self.plan = stripe.Plan.create(amount=1500, currency="usd", interval="month",
@@ -48,15 +46,8 @@ class ExpireIncomplete(st.SdkCase):
         return sub
 
     def run_job(self, *args, expired):
-        p = job(*args)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.strip(), "expired %d subscription%s"
-                         % (expired, "" if expired == 1 else "s"))
-        return p
-
-    def drain(self):
-        """Expires whatever is due now (other tests' subscriptions share the database)."""
-        self.assertEqual(job().returncode, 0)
+        return self.run_ok("expired %d subscription%s" % (expired, "" if expired == 1 else "s"),
+                           *args)
 
     def test_expires_after_23_hours_and_voids_the_first_invoice(self):
         self.drain()
@@ -171,7 +162,7 @@ class ExpireIncomplete(st.SdkCase):
             CREATE TRIGGER test_jobs_fault BEFORE UPDATE ON subscriptions
                 FOR EACH ROW EXECUTE FUNCTION test_jobs_fault();""" % sql_id(bad.id))
         try:
-            p = job()
+            p = self.job()
         finally:
             lt.psql(OWNER, "DROP TRIGGER test_jobs_fault ON subscriptions;"
                            " DROP FUNCTION test_jobs_fault();")

@@ -41,10 +41,6 @@ MID_MONTH = datetime.datetime(2024, 3, 15, 12, 0, 0, tzinfo=UTC)
 TIMES = "\u00d7"
 
 
-def job(*args):
-    return lt.levy_cli("jobs", "renew", *args)
-
-
 def summary(renewed, canceled=0):
     return "renewed %d subscription%s, canceled %d" % (renewed, "" if renewed == 1 else "s",
                                                        canceled)
@@ -77,7 +73,9 @@ def ts(dt):
     return int(dt.timestamp())
 
 
-class RenewCase(st.SdkCase):
+class RenewCase(st.JobRuns, st.SdkCase):
+    JOB = "renew"
+
     def setUp(self):
         self.t = st.tenant()
         self.prod = stripe.Product.create(name="Pro")
@@ -133,16 +131,7 @@ class RenewCase(st.SdkCase):
         return ts(old_s), ts(old_e), ts(start), ts(end)
 
     def run_job(self, *args, renewed, canceled=0):
-        p = job(*args)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.strip(), summary(renewed, canceled))
-        self.assertEqual(p.stderr, "")
-        return p
-
-    def drain(self):
-        """Renews whatever is due now (the other tests' subscriptions share the database)."""
-        p = job()
-        self.assertEqual(p.returncode, 0, p.stderr)
+        return self.run_ok(summary(renewed, canceled), *args)
 
     def new_events(self, object_id, before):
         return events_of(object_id)[before:]
@@ -498,7 +487,7 @@ class A1Runs(RenewCase):
         owner_rows("UPDATE subscription_items SET quantity = 1000000 WHERE subscription = %s"
                    % sql_id(big.id))
         try:
-            p = job("--limit", "1")
+            p = self.job("--limit", "1")
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(p.stdout.strip(), summary(3))
             self.assertEqual(p.stderr.count(big.id), 1, p.stderr)
@@ -516,7 +505,7 @@ class A1Runs(RenewCase):
                                         % sql_id(big.id)), [["1"]])
             self.assertEqual(owner_rows("SELECT count(*) FROM levy_job_renew_due(1000, NULL,"
                                         " NULL, NULL) WHERE id = %s" % sql_id(big.id)), [["1"]])
-            p = job()
+            p = self.job()
             self.assertEqual((p.returncode, p.stdout.strip()), (1, summary(0)), p.stderr)
         finally:
             owner_rows("UPDATE subscription_items SET quantity = 1 WHERE subscription = %s"
@@ -532,7 +521,7 @@ class A1Runs(RenewCase):
         owner_rows("UPDATE subscription_items SET deleted = true WHERE subscription = %s"
                    % sql_id(sub.id))
         try:
-            p = job()
+            p = self.job()
             self.assertEqual((p.returncode, p.stdout.strip()), (1, summary(0)), p.stderr)
             self.assertIn("levy: jobs renew: %s: An internal error occurred. Please try again "
                           "later. (subscription %s has no items to renew)" % (sub.id, sub.id),
@@ -645,7 +634,7 @@ class B0LiveRenewal(st.LiveJobCase, RenewCase):
         # 500, then Stripe charges but levy stops waiting (2 s): both roll the renewal back.
         self.peers.script("POST", "/v1/payment_intents", ["status:500", "delay:3"])
         for _ in range(2):
-            p = job()
+            p = self.job()
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(p.stdout.strip(), summary(0))
             self.assertIn("levy: jobs renew: %s: " % sub.id, p.stderr)

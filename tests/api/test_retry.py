@@ -39,10 +39,6 @@ MID_MONTH = datetime.datetime(2024, 3, 15, 12, 0, 0, tzinfo=UTC)
 TOTAL_MAX = 99999999 * 1000
 
 
-def job(*args):
-    return lt.levy_cli("jobs", "retry-payments", *args)
-
-
 def summary(paid, failed):
     n = paid + failed
     return "retried %d invoice%s: %d paid, %d failed" % (n, "" if n == 1 else "s", paid, failed)
@@ -57,7 +53,9 @@ def ts(dt):
     return int(dt.timestamp())
 
 
-class RetryCase(st.SdkCase):
+class RetryCase(st.JobRuns, st.SdkCase):
+    JOB = "retry-payments"
+
     def setUp(self):
         self.t = st.tenant()
         self.prod = stripe.Product.create(name="Pro")
@@ -116,16 +114,7 @@ class RetryCase(st.SdkCase):
                    " WHERE id = %s" % (ago, sql_id(inv.id)))
 
     def run_job(self, *args, paid, failed):
-        p = job(*args)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.strip(), summary(paid, failed))
-        self.assertEqual(p.stderr, "")
-        return p
-
-    def drain(self):
-        """Collects whatever is due now (the other tests' invoices share the database)."""
-        p = job()
-        self.assertEqual(p.returncode, 0, p.stderr)
+        return self.run_ok(summary(paid, failed), *args)
 
     def assertAbout(self, t, before, seconds):
         """t is `seconds` after a moment between before and now (a second's slack each way)."""
@@ -431,7 +420,7 @@ class A2Runs(RetryCase):
         owner_rows("UPDATE invoices SET amount_due = %d WHERE id = %s"
                    % (TOTAL_MAX + 1, sql_id(big.id)))
         try:
-            p = job("--limit", "1")
+            p = self.job("--limit", "1")
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(p.stdout.strip(), summary(0, 3))
             self.assertEqual(p.stderr.count(big.id), 1, p.stderr)
@@ -445,7 +434,7 @@ class A2Runs(RetryCase):
             self.assertEqual(len(events_of(big.id)), n_big)
             self.assertEqual(len(self.charges(big)), 1)
             self.assertIn(big.id, self.due_ids())
-            p = job()
+            p = self.job()
             self.assertEqual((p.returncode, p.stdout.strip()), (1, summary(0, 0)), p.stderr)
         finally:
             owner_rows("UPDATE invoices SET amount_due = 1500 WHERE id = %s" % sql_id(big.id))
@@ -543,7 +532,7 @@ class B0LiveRetry(st.LiveJobCase, RetryCase):
         self.peers.clear()
         self.peers.script("POST", "/v1/payment_intents", ["status:500", "delay:3"])
         for _ in range(2):
-            p = job()
+            p = self.job()
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(p.stdout.strip(), summary(0, 0))
             self.assertIn("levy: jobs retry-payments: %s: " % inv.id, p.stderr)
@@ -579,7 +568,7 @@ class B0LiveRetry(st.LiveJobCase, RetryCase):
         self.due_now(inv)
         self.peers.clear()
         self.peers.script("POST", "/v1/payment_intents", ["status:500"])
-        p = job()
+        p = self.job()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(stripe.Invoice.retrieve(inv.id).attempt_count, 1)
         self.run_job(paid=1, failed=0)

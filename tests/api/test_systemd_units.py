@@ -73,7 +73,9 @@ class SystemdUnits(lt.LevyTestCase):
         with tempfile.TemporaryDirectory() as d:
             for name, path in self.units.items():
                 text = read(path)
-                self.assertNotIn("@", text, "%s: a placeholder was left" % name)
+                # make writes the units from their .in files: every @VAR@ is replaced.
+                self.assertNotIn("@", text, "%s: an @VAR@ of its .in file was not substituted"
+                                 % name)
                 for line in setting(text, "ExecStart"):
                     cmd = shlex.split(line)[0]
                     self.assertIn(os.path.basename(cmd), BUILT, line)

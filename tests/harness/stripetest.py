@@ -104,6 +104,29 @@ class row_locked:
         return False
 
 
+class JobRuns:
+    """Runs of `levy jobs JOB` in a test case, for a class that sets JOB: job(*args) runs it;
+    run_ok(expected, *args) checks a clean run (exit 0, the summary `expected` on stdout,
+    nothing on stderr); drain() runs it so that what other tests of the suite left due (they
+    share the database) is handled before a test counts."""
+
+    JOB = None
+
+    def job(self, *args):
+        return lt.levy_cli("jobs", self.JOB, *args)
+
+    def run_ok(self, expected, *args):
+        p = self.job(*args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), expected)
+        self.assertEqual(p.stderr, "")
+        return p
+
+    def drain(self):
+        p = self.job()
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
 class JobCommandCases:
     """What every `levy jobs JOB [--limit N]` does with its command line: bad arguments exit 2
     with the usage and nothing on stdout, `levy help` lists it, and a database it cannot
