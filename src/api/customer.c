@@ -30,8 +30,8 @@ STMT(customer_insert, "INSERT INTO customers AS t (email, name, description, pho
                       " metadata)"
                       " VALUES ($1, $2, $3, $4, coalesce($5::bigint, 0),"
                       " levy_metadata_merge('{}', $6::jsonb))"
-                      " RETURNING t.id, levy_customer_json(t)::text");
-STMT(customer_get, "SELECT levy_customer_json(t)::text FROM customers t WHERE t.id = $1");
+                      " RETURNING t.id, t.rendered");
+STMT(customer_get, "SELECT t.rendered FROM customers t WHERE t.id = $1");
 STMT(customer_change,
      "UPDATE customers t SET"
      " email = CASE WHEN $2::jsonb ? 'email' THEN $2::jsonb ->> 'email' ELSE t.email END,"
@@ -43,11 +43,11 @@ STMT(customer_change,
      " default_payment_method = CASE WHEN $2::jsonb ? 'default_payment_method'"
      "  THEN $2::jsonb ->> 'default_payment_method' ELSE t.default_payment_method END,"
      " metadata = levy_metadata_merge(t.metadata, $3::jsonb)"
-     " WHERE t.id = $1 AND NOT t.deleted RETURNING levy_customer_json(t)::text");
+     " WHERE t.id = $1 AND NOT t.deleted RETURNING t.rendered");
 STMT(customer_soft_delete, "UPDATE customers t SET deleted = true, default_payment_method = NULL"
                            " WHERE t.id = $1 AND NOT t.deleted RETURNING t.id");
 STMT(customer_detach_all, "UPDATE payment_methods m SET customer = NULL WHERE m.customer = $1");
-STMT(customer_list_stmt, OBJ_LIST_SQL("levy_customer_json(t)", "customers t",
+STMT(customer_list_stmt, OBJ_LIST_SQL("t.rendered", "customers t",
                                       "NOT t.deleted AND ($4::text IS NULL OR t.email = $4)"));
 
 /* The fields create and update share, into changes (JSON) and metadata. */

@@ -72,6 +72,38 @@ class Crud(CustomerCase):
         got = stripe.Customer.retrieve(c.id)
         self.assertEqual(body_of(got), b)
 
+    def test_kept_rendering(self):
+        """Reads answer with the rendering a customer keeps (sql/016): it follows every write,
+        whoever makes it, and cannot be written itself."""
+        c = stripe.Customer.create(name="Kept", email=lt.unique_email("kept"), payment_method="pm_card_visa",
+                                   invoice_settings={"default_payment_method": "pm_card_visa"})
+        stripe.Customer.modify(c.id, name="Kept Again", metadata={"k": "v"})
+        gone = stripe.Customer.create(name="Gone")
+        stripe.Customer.delete(gone.id)
+        # A write behind the API (the owner's) shows in the next read and its event.
+        st.owner_rows("BEGIN; SELECT set_config('app.tenant_id', tenant_id::text, true),"
+                      " set_config('app.livemode', livemode::text, true) FROM customers WHERE id = %s;"
+                      " UPDATE customers SET name = 'Behind' WHERE id = %s; COMMIT"
+                      % (st.sql_id(c.id), st.sql_id(c.id)))
+        got = body_of(stripe.Customer.retrieve(c.id))
+        self.assertEqual((got["name"], got["metadata"]), ("Behind", {"k": "v"}))
+        self.assertRegex(got["invoice_settings"]["default_payment_method"], r"^pm_")
+        self.assertEqual(json.loads(str(stripe.Customer.list(limit=1, email=c.email).data[0])), got)
+        last = st.events_of(c.id)[-1]
+        self.assertEqual(last[0], "customer.updated")
+        self.assertEqual(last[1]["object"], got)
+        self.assertEqual(last[1]["previous_attributes"], {"name": "Kept Again"})
+        # Setting the rendering itself changes nothing.
+        st.owner_rows("UPDATE customers SET rendered = '{}' WHERE id = %s" % st.sql_id(c.id))
+        self.assertEqual(body_of(stripe.Customer.retrieve(c.id)), got)
+        # Every customer's kept text is its rendering now, deleted ones included.
+        stale = st.owner_rows("SELECT c.id FROM customers c WHERE c.id IN (%s, %s)"
+                              " AND c.rendered::jsonb IS DISTINCT FROM levy_customer_json(c)"
+                              % (st.sql_id(c.id), st.sql_id(gone.id)))
+        self.assertEqual(stale, [])
+        self.assertEqual(body_of(stripe.Customer.retrieve(gone.id)),
+                         {"id": gone.id, "object": "customer", "deleted": True})
+
     def test_create_empty(self):
         c = body_of(stripe.Customer.create())
         self.assertEqual((c["email"], c["name"], c["description"], c["phone"], c["balance"], c["metadata"]),
