@@ -81,17 +81,32 @@ struct stmt *db_apikey_open_stmt(void)
 	return &apikey_open;
 }
 
+struct stmt *db_apikey_enter_stmt(void)
+{
+	STMT(apikey_enter, "SELECT key_id, tenant_id, secret, livemode, tenant_status"
+	                   " FROM levy_auth_api_key_enter($1, $2, $3)");
+
+	return &apikey_enter;
+}
+
 void db_apikey_open_read(struct arena *a, PGresult *r, struct apikey_auth *out,
                          struct tenant_row *tenant, bool *found)
 {
+	bool profile = PQnfields(r) == 16;
+
 	memset(tenant, 0, sizeof(*tenant));
-	*found = PQntuples(r) == 1 && PQnfields(r) == 16 && !PQgetisnull(r, 0, 0);
+	memset(out, 0, sizeof(*out));
+	*found = PQntuples(r) == 1 && (profile || PQnfields(r) == 5) && !PQgetisnull(r, 0, 0);
 	if (!*found)
 		return;
 	out->key_id = db_int(r, 0, 0);
 	out->tenant_id = db_int(r, 0, 1);
 	out->secret = db_bool(r, 0, 2);
 	out->livemode = db_bool(r, 0, 3);
+	if (!profile) {
+		out->tenant_status = db_str(a, r, 0, 4);
+		return;
+	}
 	out->company_name = db_str(a, r, 0, 4);
 	out->slug = db_str(a, r, 0, 5);
 	out->tenant_status = db_str(a, r, 0, 6);

@@ -58,8 +58,15 @@ int db_apikey_lookup(struct db *db, struct arena *a, const char *hash_hex, struc
  */
 struct stmt *db_apikey_open_stmt(void);
 /*
- * Reads that statement's result: *found false when no usable key has the
- * hash.  *tenant is filled for an active tenant only (else its id is 0).
+ * The same look-up without the tenant's profile (levy_auth_api_key_enter()
+ * of sql/017, same parameters), for every route that does not answer with
+ * it: about 4 us less of PostgreSQL's time.
+ */
+struct stmt *db_apikey_enter_stmt(void);
+/*
+ * Reads either statement's result: *found false when no usable key has the
+ * hash.  *tenant is filled for an active tenant only (else its id is 0),
+ * and only from db_apikey_open_stmt()'s.
  */
 void db_apikey_open_read(struct arena *a, PGresult *r, struct apikey_auth *out,
                          struct tenant_row *tenant, bool *found);

@@ -332,17 +332,19 @@ int auth_begin(struct req *r, struct err *e)
 	case P_API_KEY:
 		/*
 		 * The look-up stamps last_used, then sets the context and, for a
-		 * read-only route, read-only mode: such a route needs no BEGIN.  It
-		 * answers with the tenant's profile too (r->who.tenant).
+		 * read-only route, read-only mode: such a route needs no BEGIN.  For
+		 * a route that answers with it, it returns the tenant's profile too
+		 * (r->who.tenant).
 		 */
-		r->check =
-		        (struct db_check){.stmt = db_apikey_open_stmt(),
-		                          .n = 3,
-		                          .params = {r->who.key_hash, readonly ? "true" : "false",
-		                                     readonly ? NULL : r->id},
-		                          .fn = key_checked,
-		                          .arg = r,
-		                          .implicit = readonly};
+		r->check = (struct db_check){
+		        .stmt = (r->route->flags & R_PROFILE) != 0 ? db_apikey_open_stmt()
+		                                                   : db_apikey_enter_stmt(),
+		        .n = 3,
+		        .params = {r->who.key_hash, readonly ? "true" : "false",
+		                   readonly ? NULL : r->id},
+		        .fn = key_checked,
+		        .arg = r,
+		        .implicit = readonly};
 		return db_begin_checked(r->db, false, NULL, &r->check, e);
 	case P_NONE:
 	default:

@@ -35,6 +35,8 @@ enum route_flags {
 	 * Idempotency-Key replay, since secrets are kept only as hashes.
 	 */
 	R_SECRET_ANSWER = 1 << 6,
+	/* The handler answers with the tenant's profile: an API key's look-up returns it. */
+	R_PROFILE = 1 << 7,
 };
 
 #define ROUTE_MAX_PARAMS 4

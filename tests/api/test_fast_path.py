@@ -18,6 +18,7 @@
 """
 
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -59,26 +60,30 @@ def assertDefinerForApp(case, name):
 
 
 class KeyOpen(LevyTestCase):
-    """levy_auth_api_key_open() in SQL, as the application role."""
+    """levy_auth_api_key_open() in SQL, as the application role (GET tenants/me opens with it)."""
+
+    FUNC = "levy_auth_api_key_open"
+    COLUMNS = COLUMNS
+    ROUTE = ME
 
     def run_sql(self, sql):
         return lt.psql_rows(APP, "BEGIN;\n" + sql + "\nROLLBACK;\n")
 
     def open_row(self, key, readonly="false"):
-        rows = self.run_sql("SELECT %s FROM levy_auth_api_key_open('%s', %s, NULL);"
-                            % (COLUMNS, key_hash(key), readonly))
+        rows = self.run_sql("SELECT %s FROM %s('%s', %s, NULL);"
+                            % (self.COLUMNS, self.FUNC, key_hash(key), readonly))
         self.assertEqual(len(rows), 1)
-        return dict(zip([c.strip() for c in COLUMNS.split(",")], rows[0]))
+        return dict(zip([c.strip() for c in self.COLUMNS.split(",")], rows[0]))
 
     def test_sets_context_of_its_own_tenant_and_mode(self):
         t = lt.new_tenant()
         for key, mode in ((t.sk_test, "false"), (t.sk_live, "true"), (t.pk_test, "false")):
             with self.subTest(key=key[:8]):
                 rows = self.run_sql(
-                    "SELECT tenant_id FROM levy_auth_api_key_open('%s', false, NULL);\n"
+                    "SELECT tenant_id FROM %s('%s', false, NULL);\n"
                     "SELECT current_setting('app.tenant_id'), current_setting('app.livemode'),"
                     " current_setting('app.user_id'), current_setting('transaction_read_only');\n"
-                    "SELECT count(*) FROM tenant_users;" % key_hash(key))
+                    "SELECT count(*) FROM tenant_users;" % (self.FUNC, key_hash(key)))
                 self.assertEqual(rows[0], [str(t.id)])
                 self.assertEqual(rows[1], [str(t.id), mode, "", "off"])
                 self.assertEqual(rows[2], ["1"])
@@ -104,20 +109,20 @@ class KeyOpen(LevyTestCase):
         """A write's Request-Id becomes app.request_id (event.request.id); a read sets none."""
         t = lt.new_tenant()
         rows = self.run_sql(
-            "SELECT tenant_id FROM levy_auth_api_key_open('%s', false, 'req_abc');\n"
-            "SELECT current_setting('app.request_id', true);" % key_hash(t.sk_test))
+            "SELECT tenant_id FROM %s('%s', false, 'req_abc');\n"
+            "SELECT current_setting('app.request_id', true);" % (self.FUNC, key_hash(t.sk_test)))
         self.assertEqual(rows[1], ["req_abc"])
         rows = self.run_sql(
-            "SELECT tenant_id FROM levy_auth_api_key_open('%s', true, NULL);\n"
+            "SELECT tenant_id FROM %s('%s', true, NULL);\n"
             "SELECT 'id=' || coalesce(current_setting('app.request_id', true), '');"
-            % key_hash(t.sk_test))
+            % (self.FUNC, key_hash(t.sk_test)))
         self.assertEqual(rows[1], ["id="])
 
     def test_read_only_mode(self):
         t = lt.new_tenant()
-        p = lt.psql(APP, "BEGIN;\nSELECT tenant_id FROM levy_auth_api_key_open('%s', true, NULL);\n"
+        p = lt.psql(APP, "BEGIN;\nSELECT tenant_id FROM %s('%s', true, NULL);\n"
                          "UPDATE tenant_users SET first_name = 'x';\nROLLBACK;\n"
-                    % key_hash(t.sk_test), check=False)
+                    % (self.FUNC, key_hash(t.sk_test)), check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("read-only transaction", p.stderr)
 
@@ -129,10 +134,10 @@ class KeyOpen(LevyTestCase):
         for key in (lt.mistype(t.sk_live), t.sk_test):
             with self.subTest(key=key[:8]):
                 rows = self.run_sql(
-                    "SELECT count(key_id), count(tenant_id), count(email), count(tenant_status)"
-                    " FROM levy_auth_api_key_open('%s', false, NULL);\n"
+                    "SELECT count(key_id), count(tenant_id), count(secret), count(tenant_status)"
+                    " FROM %s('%s', false, NULL);\n"
                     "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
-                    "SELECT count(*) FROM tenant_users;" % key_hash(key))
+                    "SELECT count(*) FROM tenant_users;" % (self.FUNC, key_hash(key)))
                 self.assertEqual(rows, [["0", "0", "0", "0"], ["ctx="], ["0"]])
 
     def test_suspended_tenant_gets_no_context_and_no_profile(self):
@@ -141,20 +146,68 @@ class KeyOpen(LevyTestCase):
         try:
             row = self.open_row(t.sk_test)
             self.assertEqual((row["key_id"] != "", row["tenant_status"]), (True, "suspended"))
-            for c in PROFILE:
+            for c in PROFILE if self.FUNC.endswith("_open") else ():
                 self.assertEqual(row[c], "", "%s of a suspended tenant was returned" % c)
             rows = self.run_sql(
-                "SELECT tenant_status FROM levy_auth_api_key_open('%s', false, NULL);\n"
+                "SELECT tenant_status FROM %s('%s', false, NULL);\n"
                 "SELECT 'ctx=' || coalesce(current_setting('app.tenant_id', true), '');\n"
-                "SELECT count(*) FROM tenants;" % key_hash(t.sk_test))
+                "SELECT count(*) FROM tenants;" % (self.FUNC, key_hash(t.sk_test)))
             self.assertEqual(rows, [["suspended"], ["ctx="], ["0"]])
-            self.assertError(get(ME, key=t.sk_test), 403, "permission_error", code="account_suspended")
+            self.assertError(get(self.ROUTE, key=t.sk_test), 403, "permission_error",
+                             code="account_suspended")
         finally:
             lt.levy_cli("tenant", "unsuspend", str(t.id))
-        self.assertEqual(get(ME, key=t.sk_test)[0], 200)
+        self.assertEqual(get(self.ROUTE, key=t.sk_test)[0], 200)
 
     def test_definer_with_fixed_search_path_for_levy_app_only(self):
-        assertDefinerForApp(self, "levy_auth_api_key_open")
+        assertDefinerForApp(self, self.FUNC)
+
+
+class KeyEnter(KeyOpen):
+    """levy_auth_api_key_enter() (sql/017), which opens every other API-key request: the same
+    look-up, stamp and context, without the profile."""
+
+    FUNC = "levy_auth_api_key_enter"
+    COLUMNS = "key_id, tenant_id, secret, livemode, tenant_status"
+    ROUTE = "/api/v1/customers"
+
+    def test_returns_its_tenants_profile(self):
+        """Its answer is the key and the tenant's status, nothing of the profile."""
+        t = lt.new_tenant()
+        rows = self.run_sql("SELECT row_to_json(k)::text FROM %s('%s', false, NULL) k;"
+                            % (self.FUNC, key_hash(t.sk_live)))
+        got = json.loads(rows[0][0])
+        self.assertEqual(sorted(got), sorted(c.strip() for c in self.COLUMNS.split(",")))
+        self.assertEqual((got["tenant_id"], got["secret"], got["livemode"], got["tenant_status"]),
+                         (t.id, True, True, "active"))
+
+    def test_only_tenants_me_opens_with_the_profile(self):
+        """With levy_auth_api_key_open() out of levy_app's reach, tenants/me fails and the
+        other routes do not: they open with this function."""
+        t = lt.new_tenant()
+        lt.psql(SUPER, "REVOKE EXECUTE ON FUNCTION levy_auth_api_key_open(text, boolean, text)"
+                       " FROM levy_app;")
+        try:
+            self.assertEqual(get(ME, key=t.sk_test)[0], 500)
+            self.assertEqual(get(self.ROUTE, key=t.sk_test)[0], 200)
+            st, _, c = post(self.ROUTE, {"name": "Entered"}, key=t.sk_test)
+            self.assertEqual((st, c.get("name")), (200, "Entered"))
+        finally:
+            lt.psql(SUPER, "GRANT EXECUTE ON FUNCTION levy_auth_api_key_open(text, boolean, text)"
+                           " TO levy_app;")
+        self.assertEqual(get(ME, key=t.sk_test)[0], 200)
+
+    def test_stamps_the_key(self):
+        """A billing route's look-up stamps the key's last use, at most once a minute."""
+        t = lt.new_tenant()
+        h = key_hash(t.sk_test)
+        lt.psql(SUPER, "UPDATE api_keys SET last_used_at = NULL WHERE key_hash = '%s';" % h)
+        self.assertEqual(get(self.ROUTE, key=t.sk_test)[0], 200)
+        first = lt.psql_rows(SUPER, "SELECT last_used_at FROM api_keys WHERE key_hash = '%s';" % h)
+        self.assertNotEqual(first, [[""]])
+        self.assertEqual(get(self.ROUTE, key=t.sk_test)[0], 200)
+        self.assertEqual(lt.psql_rows(SUPER, "SELECT last_used_at FROM api_keys"
+                                             " WHERE key_hash = '%s';" % h), first)
 
 
 class UserOpen(LevyTestCase):
