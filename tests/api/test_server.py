@@ -406,13 +406,23 @@ class Server(LevyTestCase):
 
     def test_sighup_with_bad_config_keeps_serving(self):
         # A reload that fails must keep the old configuration and its workers.
+        def log():
+            with open(os.environ["LEVY_FCGI_LOG"], encoding="utf-8", errors="replace") as f:
+                return f.read()
+
+        def refusals():
+            return log().count("keeping the running configuration")
+
+        def replaced():
+            text = log()
+            return "reload done" in text[text.rfind("configuration reloaded: replacing"):]
+
+        # An earlier test's reload may still be replacing workers one by one: let it finish.
+        self.assertTrue(wait_for(lambda: "configuration reloaded" not in log() or replaced(), 30),
+                        "an earlier reload did not finish")
         before = proc_children(self.master)
         text = lt.conf_text()
         good = os.stat(lt.LEVY_CONF)
-
-        def refusals():
-            with open(os.environ["LEVY_FCGI_LOG"], encoding="utf-8", errors="replace") as f:
-                return f.read().count("keeping the running configuration")
 
         n0 = refusals()
         try:
