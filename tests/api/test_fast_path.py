@@ -59,12 +59,9 @@ def assertDefinerForApp(case, name):
     case.assertEqual(grantees, ["levy_app", "levy_owner"], "EXECUTE must not be PUBLIC's: %s" % acl)
 
 
-class KeyOpen(LevyTestCase):
-    """levy_auth_api_key_open() in SQL, as the application role (GET tenants/me opens with it)."""
-
-    FUNC = "levy_auth_api_key_open"
-    COLUMNS = COLUMNS
-    ROUTE = ME
+class KeyLookup:
+    """An API key's opening look-up in SQL, as the application role: FUNC answers COLUMNS
+    (PROFILE among them or not) and ROUTE opens with it."""
 
     def run_sql(self, sql):
         return lt.psql_rows(APP, "BEGIN;\n" + sql + "\nROLLBACK;\n")
@@ -87,23 +84,6 @@ class KeyOpen(LevyTestCase):
                 self.assertEqual(rows[0], [str(t.id)])
                 self.assertEqual(rows[1], [str(t.id), mode, "", "off"])
                 self.assertEqual(rows[2], ["1"])
-
-    def test_returns_its_tenants_profile(self):
-        t = lt.new_tenant(domain="open.example.com", webhook_url="https://open.example.com/hook")
-        st, _, _ = patch(ME, {"branding": {"logo_url": "https://open.example.com/l.png",
-                                           "primary_color": "#123456"}}, token=t.access)
-        self.assertEqual(st, 200)
-        want = lt.psql_rows(SUPER, "SELECT id, company_name, slug, 'active', email, domain, logo_url,"
-                                   " primary_color, webhook_url, platform_fee_bp, subscription_tier,"
-                                   " floor(extract(epoch FROM created_at))::bigint,"
-                                   " floor(extract(epoch FROM updated_at))::bigint"
-                                   " FROM tenants WHERE id = %d;" % t.id)[0]
-        row = self.open_row(t.sk_live)
-        got = [row[c] for c in ("tenant_id", "company_name", "slug", "tenant_status") + PROFILE]
-        self.assertEqual(got, want)
-        self.assertEqual((row["secret"], row["livemode"]), ("t", "t"))
-        row = self.open_row(t.pk_test)
-        self.assertEqual((row["secret"], row["livemode"], row["email"]), ("f", "f", t.email))
 
     def test_names_a_writes_request(self):
         """A write's Request-Id becomes app.request_id (event.request.id); a read sets none."""
@@ -146,7 +126,7 @@ class KeyOpen(LevyTestCase):
         try:
             row = self.open_row(t.sk_test)
             self.assertEqual((row["key_id"] != "", row["tenant_status"]), (True, "suspended"))
-            for c in PROFILE if self.FUNC.endswith("_open") else ():
+            for c in self.PROFILE:
                 self.assertEqual(row[c], "", "%s of a suspended tenant was returned" % c)
             rows = self.run_sql(
                 "SELECT tenant_status FROM %s('%s', false, NULL);\n"
@@ -163,15 +143,42 @@ class KeyOpen(LevyTestCase):
         assertDefinerForApp(self, self.FUNC)
 
 
-class KeyEnter(KeyOpen):
+class KeyOpen(KeyLookup, LevyTestCase):
+    """levy_auth_api_key_open() (sql/004), which GET tenants/me opens with."""
+
+    FUNC = "levy_auth_api_key_open"
+    COLUMNS = COLUMNS
+    PROFILE = PROFILE
+    ROUTE = ME
+
+    def test_returns_its_tenants_profile(self):
+        t = lt.new_tenant(domain="open.example.com", webhook_url="https://open.example.com/hook")
+        st, _, _ = patch(ME, {"branding": {"logo_url": "https://open.example.com/l.png",
+                                           "primary_color": "#123456"}}, token=t.access)
+        self.assertEqual(st, 200)
+        want = lt.psql_rows(SUPER, "SELECT id, company_name, slug, 'active', email, domain, logo_url,"
+                                   " primary_color, webhook_url, platform_fee_bp, subscription_tier,"
+                                   " floor(extract(epoch FROM created_at))::bigint,"
+                                   " floor(extract(epoch FROM updated_at))::bigint"
+                                   " FROM tenants WHERE id = %d;" % t.id)[0]
+        row = self.open_row(t.sk_live)
+        got = [row[c] for c in ("tenant_id", "company_name", "slug", "tenant_status") + PROFILE]
+        self.assertEqual(got, want)
+        self.assertEqual((row["secret"], row["livemode"]), ("t", "t"))
+        row = self.open_row(t.pk_test)
+        self.assertEqual((row["secret"], row["livemode"], row["email"]), ("f", "f", t.email))
+
+
+class KeyEnter(KeyLookup, LevyTestCase):
     """levy_auth_api_key_enter() (sql/017), which opens every other API-key request: the same
     look-up, stamp and context, without the profile."""
 
     FUNC = "levy_auth_api_key_enter"
     COLUMNS = "key_id, tenant_id, secret, livemode, tenant_status"
+    PROFILE = ()
     ROUTE = "/api/v1/customers"
 
-    def test_returns_its_tenants_profile(self):
+    def test_answers_the_key_without_the_profile(self):
         """Its answer is the key and the tenant's status, nothing of the profile."""
         t = lt.new_tenant()
         rows = self.run_sql("SELECT row_to_json(k)::text FROM %s('%s', false, NULL) k;"
